@@ -1,0 +1,99 @@
+// Command quilt is an OCI container runtime with runc's command line.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v3"
+
+	"github.com/quilt-runtime/quilt/libquilt"
+)
+
+// Set with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+func init() {
+	if libquilt.IsInit() {
+		// libcontainer re-executes this binary as the container's init.
+		libquilt.Init()
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+// run executes the command line and returns the process exit status.
+func run(args []string) int {
+	app := newApp()
+	err := app.Run(context.Background(), args)
+	var code exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &code):
+		return int(code)
+	}
+	if logToFile {
+		logrus.Error(err)
+	}
+	fmt.Fprintf(os.Stderr, "quilt: %v\n", err)
+	return 1
+}
+
+// exitCode carries a container's exit status out of an action.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func newApp() *cli.Command {
+	cli.VersionPrinter = printVersion
+	return &cli.Command{
+		Name:    "quilt",
+		Usage:   "Open Container Initiative runtime",
+		Version: version,
+		Description: `quilt runs containers from OCI bundles, as runc does: a directory with a
+config.json and a root filesystem. Create a bundle's config.json with
+"quilt spec", then "quilt run ID" inside the bundle.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: libquilt.DefaultRoot, Usage: "directory for container state (tmpfs recommended)"},
+			&cli.StringFlag{Name: "log", Usage: "write quilt's log to this file (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.BoolFlag{Name: "debug", Usage: "log debug output"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups with systemd (cgroupsPath \"slice:prefix:name\")"},
+			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary (checkpoint/restore)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless cgroup handling: true, false or auto"},
+		},
+		Before:         setupLogging,
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		Commands: []*cli.Command{
+			specCommand, createCommand, startCommand, runCommand, stateCommand,
+			killCommand, deleteCommand, listCommand,
+		},
+		// An unknown command must fail, not print help and exit 0.
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Present() {
+				return fmt.Errorf("unknown command %q (see quilt --help)", cmd.Args().First())
+			}
+			return cli.ShowAppHelp(cmd)
+		},
+	}
+}
+
+func printVersion(cmd *cli.Command) {
+	w := cmd.Root().Writer
+	fmt.Fprintf(w, "quilt version %s\n", cmd.Root().Version)
+	fmt.Fprintf(w, "commit: %s\n", commit)
+	fmt.Fprintf(w, "spec: %s\n", specVersion())
+	fmt.Fprintf(w, "go: %s\n", goVersion())
+	if major, minor, micro := libquilt.SeccompVersion(); major+minor+micro > 0 {
+		fmt.Fprintf(w, "libseccomp: %d.%d.%d\n", major, minor, micro)
+	}
+}

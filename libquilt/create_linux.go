@@ -1,0 +1,314 @@
+package libquilt
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// CreateOptions describe a container to create from a bundle.
+type CreateOptions struct {
+	// ID names the container; see ValidateID.
+	ID string
+	// Bundle is the bundle directory holding config.json.
+	Bundle string
+	// Spec, when set, is used instead of reading Bundle/config.json (the
+	// caller has loaded and validated it, and Bundle must be absolute).
+	Spec *specs.Spec
+	// PidFile receives the container's init pid (no trailing newline).
+	PidFile string
+	// ConsoleSocket is a unix socket that receives the pty master when
+	// process.terminal is true and the caller does not stay attached.
+	ConsoleSocket string
+	// PidfdSocket is a unix socket that receives a pidfd of the init.
+	PidfdSocket string
+	// NoPivot uses MS_MOVE instead of pivot_root (for a ramdisk root).
+	NoPivot bool
+	// NoNewKeyring keeps the caller's session keyring.
+	NoNewKeyring bool
+	// PreserveFDs passes this many extra descriptors, from fd 3 on, to
+	// the container process.
+	PreserveFDs int
+	// Stdin, Stdout and Stderr become the container process's stdio. An
+	// *os.File is handed over as it is.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// LogLevel is passed to libcontainer's init process.
+	LogLevel logrus.Level
+}
+
+// prepared is a container that exists in the root but whose init process
+// has not been started yet.
+type prepared struct {
+	lc      *libcontainer.Container
+	proc    *libcontainer.Process
+	meta    *meta
+	spec    *specs.Spec
+	lock    *containerLock
+	closers []io.Closer
+}
+
+// Create creates a container and leaves its init process waiting for Start.
+// On error nothing is left behind: no state directory, cgroup or process.
+func (r *Runtime) Create(opts CreateOptions) error {
+	p, err := r.prepare(&opts, true)
+	if err != nil {
+		return err
+	}
+	defer p.closeAll()
+	if err := p.lc.Start(p.proc); err != nil {
+		p.destroy()
+		return fmt.Errorf("create container %s: %w", opts.ID, err)
+	}
+	if err := writePidFile(opts.PidFile, p.proc); err != nil {
+		p.kill()
+		p.destroy()
+		return err
+	}
+	p.lock.unlock(false)
+	return nil
+}
+
+// prepare checks the options, loads the bundle, converts the spec and
+// creates the libcontainer container. It returns with the container's lock
+// held. detached says that the caller will not stay attached to the
+// container's stdio (create, run --detach).
+func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retErr error) {
+	if err := ValidateID(opts.ID); err != nil {
+		return nil, err
+	}
+	s, bundle := opts.Spec, opts.Bundle
+	if s == nil {
+		var err error
+		if s, bundle, err = LoadBundle(opts.Bundle); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkTerminal(s.Process.Terminal, detached, opts.ConsoleSocket); err != nil {
+		return nil, err
+	}
+	if err := r.ensureRoot(); err != nil {
+		return nil, err
+	}
+	lock, err := lockContainer(r.root, opts.ID)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{lock: lock, spec: s}
+	defer func() {
+		if retErr != nil {
+			p.closeAll()
+			if p.lc != nil {
+				p.destroy()
+			} else {
+				p.lock.unlock(!exists(r.stateDir(opts.ID)))
+			}
+		}
+	}()
+	if exists(r.stateDir(opts.ID)) {
+		return p, fmt.Errorf("%w: %s", ErrExist, opts.ID)
+	}
+
+	m := &meta{Bundle: bundle, OCIVersion: s.Version, Annotations: s.Annotations}
+	config, err := r.convert(opts, s, bundle, m)
+	if err != nil {
+		return p, fmt.Errorf("container %s: %w", opts.ID, err)
+	}
+	lc, err := libcontainer.Create(r.root, opts.ID, config)
+	if err != nil {
+		if errors.Is(err, libcontainer.ErrExist) {
+			return p, fmt.Errorf("%w: %s", ErrExist, opts.ID)
+		}
+		return p, fmt.Errorf("create container %s: %w", opts.ID, err)
+	}
+	p.lc, p.meta = lc, m
+	if err := saveMeta(r.stateDir(opts.ID), m); err != nil {
+		return p, fmt.Errorf("container %s: %w", opts.ID, err)
+	}
+	proc, err := newProcess(s.Process, opts.LogLevel)
+	if err != nil {
+		return p, fmt.Errorf("container %s: %w", opts.ID, err)
+	}
+	proc.Init = true
+	proc.Stdin, proc.Stdout, proc.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	if err := addPreservedFDs(proc, opts.PreserveFDs); err != nil {
+		return p, fmt.Errorf("container %s: %w", opts.ID, err)
+	}
+	if s.Process.Terminal && opts.ConsoleSocket != "" {
+		sock, err := dialSocket("console socket", opts.ConsoleSocket)
+		if err != nil {
+			return p, err
+		}
+		p.closers = append(p.closers, sock)
+		proc.ConsoleSocket = sock
+	}
+	if opts.PidfdSocket != "" {
+		sock, err := dialSocket("pidfd socket", opts.PidfdSocket)
+		if err != nil {
+			return p, err
+		}
+		p.closers = append(p.closers, sock)
+		proc.PidfdSocket = sock
+	}
+	p.proc = proc
+	return p, nil
+}
+
+// convert turns the spec into libcontainer's configuration. Paths are made
+// absolute so that the conversion does not depend on the working directory,
+// and the poststart and poststop hooks move to m: Quilt runs them itself.
+func (r *Runtime) convert(opts *CreateOptions, s *specs.Spec, bundle string, m *meta) (*configs.Config, error) {
+	cp := *s
+	root := *s.Root
+	if !filepath.IsAbs(root.Path) {
+		root.Path = filepath.Join(bundle, root.Path)
+	}
+	cp.Root = &root
+	cp.Mounts = append([]specs.Mount(nil), s.Mounts...)
+	for i, mnt := range cp.Mounts {
+		if isBind(mnt) && mnt.Source != "" && !filepath.IsAbs(mnt.Source) {
+			cp.Mounts[i].Source = filepath.Join(bundle, mnt.Source)
+		}
+	}
+	if s.Hooks != nil {
+		h := *s.Hooks
+		m.Poststart, m.Poststop = h.Poststart, h.Poststop
+		h.Poststart, h.Poststop = nil, nil
+		cp.Hooks = &h
+	}
+	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
+		CgroupName:       opts.ID,
+		UseSystemdCgroup: r.systemd,
+		NoPivotRoot:      opts.NoPivot,
+		NoNewKeyring:     opts.NoNewKeyring,
+		Spec:             &cp,
+		RootlessEUID:     os.Geteuid() != 0,
+		RootlessCgroups:  os.Geteuid() != 0,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The runtime-spec hands prestart and createRuntime hooks the state
+	// of a container that exists: status "created", not "creating".
+	for _, name := range []configs.HookName{configs.Prestart, configs.CreateRuntime} {
+		for i, h := range config.Hooks[name] {
+			config.Hooks[name][i] = withStatus(h, specs.StateCreated)
+		}
+	}
+	return config, nil
+}
+
+func withStatus(h configs.Hook, status specs.ContainerState) configs.Hook {
+	return configs.NewFunctionHook(func(s *specs.State) error {
+		st := *s
+		st.Status = status
+		return h.Run(&st)
+	})
+}
+
+func isBind(m specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+func checkTerminal(terminal, detached bool, consoleSocket string) error {
+	switch {
+	case terminal && detached && consoleSocket == "":
+		return errors.New("process.terminal is true but no --console-socket was given to receive the terminal of a detached container")
+	case consoleSocket != "" && !terminal:
+		return errors.New("--console-socket needs process.terminal set to true in config.json")
+	case consoleSocket != "" && !detached:
+		return errors.New("--console-socket is only for detached containers (create, run --detach)")
+	}
+	return nil
+}
+
+// dialSocket connects to a caller's unix socket and returns it as a file.
+func dialSocket(what, path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return f, nil
+}
+
+func addPreservedFDs(proc *libcontainer.Process, n int) error {
+	if n < 0 {
+		return fmt.Errorf("--preserve-fds %d: must not be negative", n)
+	}
+	for fd := 3; fd < 3+n; fd++ {
+		if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &unix.Flock_t{}); errors.Is(err, unix.EBADF) {
+			return fmt.Errorf("--preserve-fds %d: file descriptor %d is not open", n, fd)
+		}
+		proc.ExtraFiles = append(proc.ExtraFiles, os.NewFile(uintptr(fd), "preserved-fd-"+strconv.Itoa(fd)))
+	}
+	return nil
+}
+
+func writePidFile(path string, proc *libcontainer.Process) error {
+	if path == "" {
+		return nil
+	}
+	pid, err := proc.Pid()
+	if err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	if err := writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// kill stops a started init process that will not be used.
+func (p *prepared) kill() {
+	_ = p.proc.Signal(unix.SIGKILL)
+	_, _ = p.proc.Wait()
+}
+
+// destroy removes the container's state and cgroup and releases the lock.
+func (p *prepared) destroy() {
+	if err := p.lc.Destroy(); err != nil {
+		logrus.WithField("id", p.lc.ID()).Warnf("clean up after failed create: %v", err)
+	}
+	p.lock.unlock(true)
+}
+
+func (p *prepared) closeAll() {
+	for _, c := range p.closers {
+		_ = c.Close()
+	}
+	p.closers = nil
+}

@@ -1,0 +1,175 @@
+package libquilt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// Start runs the user process of a created container, then its poststart
+// hooks with status "running".
+func (r *Runtime) Start(id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	lock, err := lockContainer(r.root, id)
+	if err != nil {
+		return err
+	}
+	c, err := r.load(id)
+	if err != nil {
+		lock.unlock(!exists(r.stateDir(id)))
+		return err
+	}
+	defer lock.unlock(false)
+	status, err := c.status()
+	if err != nil {
+		return err
+	}
+	if status != Created {
+		return &StateError{ID: id, Op: "start", Status: status, Want: "only a created container can be started"}
+	}
+	if err := c.lc.Exec(); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	c.poststart()
+	return nil
+}
+
+func (c *container) poststart() {
+	if len(c.meta.Poststart) == 0 {
+		return
+	}
+	pid := 0
+	if st, err := c.lc.State(); err == nil {
+		pid = st.InitProcessPid
+	}
+	runWarnHooks("poststart", c.meta.Poststart, c.ociState(Running, pid))
+}
+
+// Kill sends sig to the container's init process, or with all to every
+// process in its cgroup. A stopped container cannot be signalled, except
+// with all, which then has nothing to do.
+func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
+	c, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	status, err := c.status()
+	if err != nil {
+		return err
+	}
+	if status == Stopped {
+		if all {
+			return nil
+		}
+		return &StateError{ID: id, Op: "kill", Status: status, Want: "it has no process to signal"}
+	}
+	if all {
+		return c.signalAll(sig)
+	}
+	if err := c.lc.Signal(sig); err != nil {
+		if errors.Is(err, libcontainer.ErrNotRunning) {
+			return &StateError{ID: id, Op: "kill", Status: Stopped, Want: "it has no process to signal"}
+		}
+		return fmt.Errorf("kill container %s: %w", id, err)
+	}
+	return nil
+}
+
+// signalAll signals every process of the container's cgroup, then init
+// (which libcontainer thaws for SIGKILL when the container is paused).
+func (c *container) signalAll(sig unix.Signal) error {
+	pids, err := c.lc.Processes()
+	if err != nil {
+		return fmt.Errorf("kill container %s: list processes: %w", c.id, err)
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("kill container %s: pid %d: %w", c.id, pid, err)
+		}
+	}
+	if err := c.lc.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return fmt.Errorf("kill container %s: %w", c.id, err)
+	}
+	return nil
+}
+
+// Delete removes a stopped container: its cgroup, its state, and then runs
+// its poststop hooks. A created, running or paused container is refused
+// unless force, which kills it first. Deleting a missing container with
+// force succeeds.
+func (r *Runtime) Delete(id string, force bool) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	lock, err := lockContainer(r.root, id)
+	if err != nil {
+		return err
+	}
+	c, err := r.load(id)
+	if errors.Is(err, ErrNotExist) {
+		if force {
+			// A create that died half-way may leave a directory
+			// without state.json behind.
+			if rmErr := os.RemoveAll(r.stateDir(id)); rmErr != nil {
+				lock.unlock(false)
+				return fmt.Errorf("delete container %s: %w", id, rmErr)
+			}
+			lock.unlock(true)
+			return nil
+		}
+		lock.unlock(!exists(r.stateDir(id)))
+		return err
+	} else if err != nil {
+		lock.unlock(false)
+		return err
+	}
+	status, err := c.status()
+	if err != nil {
+		lock.unlock(false)
+		return err
+	}
+	if status != Stopped {
+		if !force {
+			lock.unlock(false)
+			return &StateError{ID: id, Op: "delete", Status: status, Want: "stop it first, or use --force"}
+		}
+		if err := c.killAndWait(); err != nil {
+			lock.unlock(false)
+			return err
+		}
+	}
+	if err := c.lc.Destroy(); err != nil {
+		lock.unlock(false)
+		return fmt.Errorf("delete container %s: %w", id, err)
+	}
+	lock.unlock(true)
+	runWarnHooks("poststop", c.meta.Poststop, c.ociState(Stopped, 0))
+	return nil
+}
+
+// killAndWait sends SIGKILL and waits up to 10 s for the container to stop.
+func (c *container) killAndWait() error {
+	if err := c.lc.Signal(unix.SIGKILL); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return fmt.Errorf("kill container %s: %w", c.id, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(wait*2, 100*time.Millisecond) {
+		status, err := c.status()
+		if err != nil {
+			return err
+		}
+		if status == Stopped {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kill container %s: still %s 10s after SIGKILL", c.id, status)
+		}
+		time.Sleep(wait)
+	}
+}

@@ -1,0 +1,132 @@
+package libquilt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+)
+
+// RunOptions describe `run`: create and start in one step.
+type RunOptions struct {
+	CreateOptions
+	// Detach returns as soon as the container runs; otherwise Run waits
+	// for it, forwarding signals, and returns its exit status.
+	Detach bool
+	// Keep leaves a foreground container in place after it exits.
+	Keep bool
+}
+
+// Run creates and starts a container. Detached, it returns 0 once the
+// process runs. In the foreground it forwards the signals it receives to
+// the container's init, waits for it, removes the container unless Keep, and
+// returns the exit status (128+n for a process killed by signal n).
+func (r *Runtime) Run(opts RunOptions) (int, error) {
+	var sigc chan os.Signal
+	if !opts.Detach {
+		// Become the reaper of the container's init: libcontainer starts
+		// it through intermediate processes that exit.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return -1, fmt.Errorf("become child subreaper: %w", err)
+		}
+		sigc = make(chan os.Signal, 128)
+		signal.Notify(sigc)
+		defer signal.Stop(sigc)
+	}
+	p, err := r.prepare(&opts.CreateOptions, opts.Detach)
+	if err != nil {
+		return -1, err
+	}
+	defer p.closeAll()
+	var tty *hostTTY
+	if p.spec.Process.Terminal && !opts.Detach {
+		if tty, err = newHostTTY(); err != nil {
+			p.destroy()
+			return -1, err
+		}
+		defer tty.close()
+		p.proc.ConsoleSocket = tty.child
+		p.proc.Stdin, p.proc.Stdout, p.proc.Stderr = nil, nil, nil
+	}
+	if err := p.lc.Run(p.proc); err != nil {
+		p.destroy()
+		return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
+	}
+	if tty != nil {
+		if err := tty.wait(); err != nil {
+			p.kill()
+			p.destroy()
+			return -1, err
+		}
+	}
+	if err := writePidFile(opts.PidFile, p.proc); err != nil {
+		p.kill()
+		p.destroy()
+		return -1, err
+	}
+	p.lock.unlock(false)
+	pid, err := p.proc.Pid()
+	if err != nil {
+		return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
+	}
+	c := &container{id: opts.ID, lc: p.lc, meta: p.meta, dir: r.stateDir(opts.ID)}
+	c.poststart()
+	if opts.Detach {
+		return 0, nil
+	}
+	status := forward(sigc, pid, tty)
+	if !opts.Keep {
+		if err := r.Delete(opts.ID, true); err != nil && !errors.Is(err, ErrNotExist) {
+			return status, err
+		}
+	}
+	return status, nil
+}
+
+// forward relays signals to pid until it exits and returns its status.
+func forward(sigc chan os.Signal, pid int, tty *hostTTY) int {
+	if status, done := reap(pid); done {
+		return status
+	}
+	for sig := range sigc {
+		switch sig {
+		case unix.SIGCHLD:
+			if status, done := reap(pid); done {
+				return status
+			}
+		case unix.SIGWINCH:
+			if tty != nil {
+				tty.resize()
+			}
+		case unix.SIGURG:
+			// The Go runtime's preemption signal; not the user's.
+		default:
+			_ = unix.Kill(pid, sig.(unix.Signal))
+		}
+	}
+	return -1
+}
+
+// reap collects every exited child; it reports pid's status once pid is
+// among them.
+func reap(pid int) (int, bool) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if got <= 0 || err != nil {
+			return 0, false
+		}
+		if got == pid {
+			return exitStatus(ws), true
+		}
+	}
+}
+
+func exitStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -1,0 +1,58 @@
+package libquilt
+
+import (
+	"errors"
+	"fmt"
+	"github.com/opencontainers/cgroups"
+	"os"
+)
+
+// DefaultRoot is where the quilt command keeps container state.
+const DefaultRoot = "/run/quilt"
+
+// Runtime manages the containers under one state root.
+type Runtime struct {
+	root    string
+	systemd bool
+}
+
+// Options configure a Runtime.
+type Options struct {
+	// Root is the state directory (DefaultRoot when empty).
+	Root string
+	// SystemdCgroup places containers in systemd units (cgroupsPath
+	// "slice:prefix:name"); it needs a running systemd.
+	SystemdCgroup bool
+}
+
+// ErrNoSystemd is returned by New when the systemd cgroup driver is asked
+// for on a host where systemd is not the init system.
+var ErrNoSystemd = errors.New("systemd is not running on this host (no /run/systemd/system): drop --systemd-cgroup to use the cgroupfs driver")
+
+// New returns a Runtime over opts.Root. It creates nothing on disk until a
+// container is created.
+func New(opts Options) (*Runtime, error) {
+	root := opts.Root
+	if root == "" {
+		root = DefaultRoot
+	}
+	if opts.SystemdCgroup {
+		if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
+			return nil, ErrNoSystemd
+		}
+	}
+	return &Runtime{root: root, systemd: opts.SystemdCgroup}, nil
+}
+
+// Root returns the state directory.
+func (r *Runtime) Root() string { return r.root }
+
+func (r *Runtime) ensureRoot() error {
+	if err := os.MkdirAll(r.root, 0o700); err != nil {
+		return fmt.Errorf("state root: %w", err)
+	}
+	return nil
+}
+
+// Cgroup2Unified reports whether the host runs cgroup v2 only.
+func Cgroup2Unified() bool { return cgroups.IsCgroup2UnifiedMode() }
