@@ -68,7 +68,7 @@ func (r *Runtime) Create(opts CreateOptions) error {
 		return err
 	}
 	defer p.closeAll()
-	if err := p.lc.Start(p.proc); err != nil {
+	if err := p.start(); err != nil {
 		p.destroy()
 		return fmt.Errorf("create container %s: %w", opts.ID, err)
 	}
@@ -182,6 +182,18 @@ func (r *Runtime) convert(opts *CreateOptions, s *specs.Spec, bundle string, m *
 			cp.Mounts[i].Source = filepath.Join(bundle, mnt.Source)
 		}
 	}
+	if s.Linux != nil && len(s.Linux.Devices) > 0 {
+		// A FIFO has no device numbers; libcontainer 1.5 checks the
+		// ones given against the node it made (0:0).
+		linux := *s.Linux
+		linux.Devices = append([]specs.LinuxDevice(nil), s.Linux.Devices...)
+		for i := range linux.Devices {
+			if linux.Devices[i].Type == "p" {
+				linux.Devices[i].Major, linux.Devices[i].Minor = 0, 0
+			}
+		}
+		cp.Linux = &linux
+	}
 	if s.Hooks != nil {
 		h := *s.Hooks
 		m.Poststart, m.Poststop = h.Poststart, h.Poststop
@@ -204,18 +216,20 @@ func (r *Runtime) convert(opts *CreateOptions, s *specs.Spec, bundle string, m *
 	// of a container that exists: status "created", not "creating".
 	for _, name := range []configs.HookName{configs.Prestart, configs.CreateRuntime} {
 		for i, h := range config.Hooks[name] {
-			config.Hooks[name][i] = withStatus(h, specs.StateCreated)
+			if config.Hooks[name][i], err = shimHook(h, specs.StateCreated); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// The kernel ignores filesystem options of a bind mount, and runc 1.1
+	// accepted them; libcontainer 1.5 refuses them, so drop them.
+	for _, mnt := range config.Mounts {
+		if mnt.Flags&unix.MS_BIND != 0 && mnt.Data != "" {
+			logrus.WithField("path", mnt.Destination).Debugf("ignoring filesystem options %q of a bind mount", mnt.Data)
+			mnt.Data = ""
 		}
 	}
 	return config, nil
-}
-
-func withStatus(h configs.Hook, status specs.ContainerState) configs.Hook {
-	return configs.NewFunctionHook(func(s *specs.State) error {
-		st := *s
-		st.Status = status
-		return h.Run(&st)
-	})
 }
 
 func isBind(m specs.Mount) bool {
@@ -290,6 +304,25 @@ func writePidFile(path string, proc *libcontainer.Process) error {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
+}
+
+// start starts the init process, which then waits for Exec, and applies
+// what libcontainer leaves out.
+func (p *prepared) start() error {
+	if err := p.lc.Start(p.proc); err != nil {
+		return err
+	}
+	if p.spec.Linux != nil {
+		if err := applyKernelTCP(p.lc, p.spec.Linux.Resources); err != nil {
+			p.kill()
+			return err
+		}
+		if err := orderDeviceRules(p.lc); err != nil {
+			p.kill()
+			return err
+		}
+	}
+	return nil
 }
 
 // kill stops a started init process that will not be used.

@@ -50,7 +50,12 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 		p.proc.ConsoleSocket = tty.child
 		p.proc.Stdin, p.proc.Stdout, p.proc.Stderr = nil, nil, nil
 	}
-	if err := p.lc.Run(p.proc); err != nil {
+	if err := p.start(); err != nil {
+		p.destroy()
+		return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
+	}
+	if err := p.lc.Exec(); err != nil {
+		p.kill()
 		p.destroy()
 		return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
 	}

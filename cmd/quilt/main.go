@@ -20,9 +20,12 @@ var (
 )
 
 func init() {
-	if libquilt.IsInit() {
+	switch {
+	case libquilt.IsInit():
 		// libcontainer re-executes this binary as the container's init.
 		libquilt.Init()
+	case libquilt.IsHookShim():
+		libquilt.RunHookShim()
 	}
 }
 
@@ -47,6 +50,9 @@ func run(args []string) int {
 	fmt.Fprintf(os.Stderr, "quilt: %v\n", err)
 	return 1
 }
+
+// extraCommands are added by optional build tags (man).
+var extraCommands []*cli.Command
 
 // exitCode carries a container's exit status out of an action.
 type exitCode int
@@ -73,10 +79,10 @@ config.json and a root filesystem. Create a bundle's config.json with
 		},
 		Before:         setupLogging,
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
 			killCommand, deleteCommand, listCommand,
-		},
+		}, extraCommands...),
 		// An unknown command must fail, not print help and exit 0.
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {

@@ -1,0 +1,53 @@
+# Quilt: an OCI container runtime. `make help` lists the targets.
+
+GO        ?= go
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+VERSION   := $(shell cat VERSION)
+COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+TAGS      ?= seccomp
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+GOFLAGS_B := -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
+BIN       := bin
+
+.DEFAULT_GOAL := build
+
+.PHONY: help
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/quilt
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/quilt ./cmd/quilt
+
+.PHONY: install
+install: build ## install quilt into $(BINDIR) (and man pages if built)
+	install -D -m 0755 $(BIN)/quilt $(DESTDIR)$(BINDIR)/quilt
+	@if [ -d man/man8 ]; then install -d $(DESTDIR)$(MANDIR)/man8 && install -m 0644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/; fi
+
+.PHONY: test
+test: ## unit tests (no root needed)
+	$(GO) test -tags "$(TAGS)" -count=1 $$($(GO) list ./... | grep -v /integration)
+
+.PHONY: integration
+integration: ## integration tests: real containers (root)
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 30m ./integration/...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags "$(TAGS)" ./...
+
+.PHONY: bench
+bench: build ## benchmark quilt against runc, side by side
+	$(GO) run ./bench/runtime -quilt $(BIN)/quilt -runc $$(command -v runc)
+
+.PHONY: man
+man: ## generate man pages into man/man8
+	CGO_ENABLED=1 $(GO) build -tags "$(TAGS) man" -o $(BIN)/quilt-man ./cmd/quilt
+	$(BIN)/quilt-man man man/man8
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf $(BIN) man/man8
