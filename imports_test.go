@@ -1,0 +1,31 @@
+package quilt_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportRules keeps the architecture: only libquilt imports
+// libcontainer, nothing imports cmd/, and spec/ stays free of libquilt.
+func TestImportRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", "seccomp man", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/quilt-runtime/quilt/"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := fields[0], fields[1:]
+		for _, imp := range imports {
+			switch {
+			case strings.HasPrefix(imp, "github.com/opencontainers/runc/") && !strings.HasPrefix(pkg, mod+"libquilt"):
+				t.Errorf("%s imports %s: only libquilt may import libcontainer", pkg, imp)
+			case strings.HasPrefix(imp, mod+"cmd/"):
+				t.Errorf("%s imports %s: nothing imports cmd/", pkg, imp)
+			case strings.HasPrefix(pkg, mod+"spec") && strings.HasPrefix(imp, mod+"libquilt"):
+				t.Errorf("%s imports %s: spec/ must not depend on libquilt", pkg, imp)
+			}
+		}
+	}
+}
