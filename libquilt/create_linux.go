@@ -121,7 +121,7 @@ func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retE
 		return p, fmt.Errorf("%w: %s", ErrExist, opts.ID)
 	}
 
-	m := &meta{Bundle: bundle, OCIVersion: s.Version, Annotations: s.Annotations}
+	m := &meta{Bundle: bundle, OCIVersion: s.Version, Annotations: s.Annotations, Process: s.Process}
 	config, err := r.convert(opts, s, bundle, m)
 	if err != nil {
 		return p, fmt.Errorf("container %s: %w", opts.ID, err)

@@ -19,8 +19,10 @@ type meta struct {
 	Bundle      string            `json:"bundle"`
 	OCIVersion  string            `json:"ociVersion"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	Poststart   []specs.Hook      `json:"poststart,omitempty"`
-	Poststop    []specs.Hook      `json:"poststop,omitempty"`
+	// Process is the container's own process, the base of `exec`.
+	Process   *specs.Process `json:"process,omitempty"`
+	Poststart []specs.Hook   `json:"poststart,omitempty"`
+	Poststop  []specs.Hook   `json:"poststop,omitempty"`
 }
 
 // writeFileAtomic writes data to path through a temporary file, fsync and

@@ -48,8 +48,21 @@ func run(args []string) int {
 		logrus.Error(err)
 	}
 	fmt.Fprintf(os.Stderr, "quilt: %v\n", err)
+	var coded *codedError
+	if errors.As(err, &coded) {
+		return coded.code
+	}
 	return 1
 }
+
+// codedError is an error with its own exit status (exec: 126, 127, 255).
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
 
 // extraCommands are added by optional build tags (man).
 var extraCommands []*cli.Command
@@ -81,7 +94,8 @@ config.json and a root filesystem. Create a bundle's config.json with
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 		Commands: append([]*cli.Command{
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
-			killCommand, deleteCommand, listCommand,
+			killCommand, deleteCommand, listCommand, execCommand, psCommand,
+			pauseCommand, resumeCommand, updateCommand, eventsCommand, featuresCommand,
 		}, extraCommands...),
 		// An unknown command must fail, not print help and exit 0.
 		Action: func(_ context.Context, cmd *cli.Command) error {
