@@ -17,6 +17,9 @@ type RunOptions struct {
 	Detach bool
 	// Keep leaves a foreground container in place after it exits.
 	Keep bool
+	// Restore, when set, restores the container from a CRIU checkpoint
+	// instead of starting config.json's process.
+	Restore *CheckpointOptions
 }
 
 // Run creates and starts a container. Detached, it returns 0 once the
@@ -50,14 +53,21 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 		p.proc.ConsoleSocket = tty.child
 		p.proc.Stdin, p.proc.Stdout, p.proc.Stderr = nil, nil, nil
 	}
-	if err := p.start(); err != nil {
-		p.destroy()
-		return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
-	}
-	if err := p.lc.Exec(); err != nil {
-		p.kill()
-		p.destroy()
-		return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
+	if opts.Restore != nil {
+		if err := p.restore(opts.Restore); err != nil {
+			p.destroy()
+			return -1, fmt.Errorf("restore container %s: %w", opts.ID, err)
+		}
+	} else {
+		if err := p.start(); err != nil {
+			p.destroy()
+			return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
+		}
+		if err := p.lc.Exec(); err != nil {
+			p.kill()
+			p.destroy()
+			return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
+		}
 	}
 	if tty != nil {
 		if err := tty.wait(); err != nil {
