@@ -13,30 +13,25 @@ import (
 // Start runs the user process of a created container, then its poststart
 // hooks with status "running".
 func (r *Runtime) Start(id string) error {
-	if err := ValidateID(id); err != nil {
-		return err
-	}
-	lock, err := lockContainer(r.root, id)
+	var started *container
+	err := r.withLocked(id, func(c *container) error {
+		status, err := c.status()
+		if err != nil {
+			return err
+		}
+		if status != Created {
+			return &StateError{ID: id, Op: "start", Status: status, Want: "only a created container can be started"}
+		}
+		if err := c.lc.Exec(); err != nil {
+			return fmt.Errorf("start container %s: %w", id, err)
+		}
+		started = c
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	c, err := r.load(id)
-	if err != nil {
-		lock.unlock(!exists(r.stateDir(id)))
-		return err
-	}
-	defer lock.unlock(false)
-	status, err := c.status()
-	if err != nil {
-		return err
-	}
-	if status != Created {
-		return &StateError{ID: id, Op: "start", Status: status, Want: "only a created container can be started"}
-	}
-	if err := c.lc.Exec(); err != nil {
-		return fmt.Errorf("start container %s: %w", id, err)
-	}
-	c.poststart()
+	started.poststart()
 	return nil
 }
 
@@ -104,52 +99,43 @@ func (c *container) signalAll(sig unix.Signal) error {
 // unless force, which kills it first. Deleting a missing container with
 // force succeeds.
 func (r *Runtime) Delete(id string, force bool) error {
-	if err := ValidateID(id); err != nil {
-		return err
-	}
-	lock, err := lockContainer(r.root, id)
-	if err != nil {
-		return err
-	}
-	c, err := r.load(id)
-	if errors.Is(err, ErrNotExist) {
-		if force {
+	var deleted *container
+	err := r.locked(id, func() error {
+		c, err := r.load(id)
+		if errors.Is(err, ErrNotExist) && force {
 			// A create that died half-way may leave a directory
 			// without state.json behind.
-			if rmErr := os.RemoveAll(r.stateDir(id)); rmErr != nil {
-				lock.unlock(false)
-				return fmt.Errorf("delete container %s: %w", id, rmErr)
+			if err := os.RemoveAll(r.stateDir(id)); err != nil {
+				return fmt.Errorf("delete container %s: %w", id, err)
 			}
-			lock.unlock(true)
 			return nil
-		}
-		lock.unlock(!exists(r.stateDir(id)))
-		return err
-	} else if err != nil {
-		lock.unlock(false)
-		return err
-	}
-	status, err := c.status()
-	if err != nil {
-		lock.unlock(false)
-		return err
-	}
-	if status != Stopped {
-		if !force {
-			lock.unlock(false)
-			return &StateError{ID: id, Op: "delete", Status: status, Want: "stop it first, or use --force"}
-		}
-		if err := c.killAndWait(); err != nil {
-			lock.unlock(false)
+		} else if err != nil {
 			return err
 		}
+		status, err := c.status()
+		if err != nil {
+			return err
+		}
+		if status != Stopped {
+			if !force {
+				return &StateError{ID: id, Op: "delete", Status: status, Want: "stop it first, or use --force"}
+			}
+			if err := c.killAndWait(); err != nil {
+				return err
+			}
+		}
+		if err := c.lc.Destroy(); err != nil {
+			return fmt.Errorf("delete container %s: %w", id, err)
+		}
+		deleted = c
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if err := c.lc.Destroy(); err != nil {
-		lock.unlock(false)
-		return fmt.Errorf("delete container %s: %w", id, err)
+	if deleted != nil {
+		runWarnHooks("poststop", deleted.meta.Poststop, deleted.ociState(Stopped, 0))
 	}
-	lock.unlock(true)
-	runWarnHooks("poststop", c.meta.Poststop, c.ociState(Stopped, 0))
 	return nil
 }
 

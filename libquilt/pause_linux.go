@@ -36,8 +36,9 @@ func (r *Runtime) Resume(id string) error {
 	})
 }
 
-// withLocked loads id under its lock and runs f.
-func (r *Runtime) withLocked(id string, f func(*container) error) error {
+// locked runs f while holding id's lock. The lock file goes once the
+// container's state directory is gone.
+func (r *Runtime) locked(id string, f func() error) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
@@ -45,11 +46,17 @@ func (r *Runtime) withLocked(id string, f func(*container) error) error {
 	if err != nil {
 		return err
 	}
-	c, err := r.load(id)
-	if err != nil {
-		lock.unlock(!exists(r.stateDir(id)))
-		return err
-	}
-	defer lock.unlock(false)
-	return f(c)
+	defer func() { lock.unlock(!exists(r.stateDir(id))) }()
+	return f()
+}
+
+// withLocked loads id under its lock and runs f.
+func (r *Runtime) withLocked(id string, f func(*container) error) error {
+	return r.locked(id, func() error {
+		c, err := r.load(id)
+		if err != nil {
+			return err
+		}
+		return f(c)
+	})
 }
