@@ -41,7 +41,7 @@ lint: ## gofmt and go vet
 
 .PHONY: bench
 bench: build ## benchmark quilt against runc, side by side
-	$(GO) run ./bench/runtime -quilt $(BIN)/quilt -runc $$(command -v runc)
+	$(GO) run ./bench/runtime -spec quilt -quilt $(BIN)/quilt -runc $$(command -v runc) $(BENCHFLAGS)
 
 .PHONY: man
 man: ## generate man pages into man/man8
