@@ -212,9 +212,11 @@ func (r *Runtime) convert(opts *CreateOptions, s *specs.Spec, bundle string, m *
 	if err != nil {
 		return nil, err
 	}
-	// The runtime-spec hands prestart and createRuntime hooks the state
-	// of a container that exists: status "created", not "creating".
-	for _, name := range []configs.HookName{configs.Prestart, configs.CreateRuntime} {
+	// The runtime-spec hands prestart, createRuntime and createContainer
+	// hooks the state of a container that exists: status "created", not
+	// "creating". (createContainer hooks run before pivot_root, so the
+	// runtime binary's host path still resolves.)
+	for _, name := range []configs.HookName{configs.Prestart, configs.CreateRuntime, configs.CreateContainer} {
 		for i, h := range config.Hooks[name] {
 			if config.Hooks[name][i], err = shimHook(h, specs.StateCreated); err != nil {
 				return nil, err

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -43,7 +47,31 @@ func (c *container) poststart() {
 	if st, err := c.lc.State(); err == nil {
 		pid = st.InitProcessPid
 	}
+	waitExec(pid)
 	runWarnHooks("poststart", c.meta.Poststart, c.ociState(Running, pid))
+}
+
+// initComm is the name libcontainer's init process carries until it
+// executes the user's program.
+const initComm = "runc:[2:INIT]"
+
+// waitExec waits until pid has executed the user's program (or exited):
+// once the exec fifo is read, the init still runs the startContainer hooks
+// before execve, and poststart hooks must run after the process started.
+func waitExec(pid int) {
+	if pid <= 0 {
+		return
+	}
+	path := "/proc/" + strconv.Itoa(pid) + "/comm"
+	deadline := time.Now().Add(time.Minute)
+	for wait := 50 * time.Microsecond; time.Now().Before(deadline); wait = min(wait*2, 5*time.Millisecond) {
+		comm, err := os.ReadFile(path)
+		if err != nil || strings.TrimSpace(string(comm)) != initComm {
+			return
+		}
+		time.Sleep(wait)
+	}
+	logrus.WithField("pid", pid).Warn("container process has not started its program after 1m; running poststart hooks anyway")
 }
 
 // Kill sends sig to the container's init process, or with all to every
