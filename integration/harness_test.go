@@ -89,6 +89,7 @@ func (r result) String() string {
 type opts struct {
 	dir   string     // working directory
 	extra []*os.File // descriptors 3, 4, ...
+	stdin *os.File   // nil: /dev/null
 }
 
 // command prepares the runtime with --root and args; its stdout and stderr
@@ -115,6 +116,9 @@ func (h *harness) command(ctx context.Context, o opts, args ...string) (*exec.Cm
 	cmd.Dir = o.dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.ExtraFiles = o.extra
+	if o.stdin != nil {
+		cmd.Stdin = o.stdin
+	}
 	cmd.WaitDelay = 5 * time.Second
 	h.t.Cleanup(func() { stdout.Close(); stderr.Close() })
 	return cmd, r

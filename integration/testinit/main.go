@@ -212,7 +212,11 @@ func forks(args []string) error {
 
 func sleep(args []string) error {
 	if len(args) == 0 {
-		select {}
+		for {
+			// Not select{}: with no other goroutine the Go runtime
+			// would report a deadlock and exit.
+			time.Sleep(time.Hour)
+		}
 	}
 	time.Sleep(time.Duration(intArg(args, 0)) * time.Second)
 	return nil
