@@ -299,4 +299,3 @@ func TestCheckpointWithoutCRIU(t *testing.T) {
 		t.Fatalf("container no longer usable after a failed checkpoint: %v", r)
 	}
 }
-
