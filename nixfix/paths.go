@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// In-root paths of the shell provisioning and of the report.
+const (
+	quiltDir         = "/.quilt"
+	quiltBinDir      = "/.quilt/bin"
+	shellPlaceholder = "/.quilt/bin/sh"
+	shellEnvLink     = "/.quilt/bin/env"
+	inRootReport     = "/.quilt/nixfix.json"
+)
+
 // joinIn joins in-root components to an absolute path ("/" for none).
 func joinIn(comps []string) string { return "/" + strings.Join(comps, "/") }
 
