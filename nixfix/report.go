@@ -233,18 +233,6 @@ func (r *Report) Unresolved() int {
 	return n
 }
 
-// ShellProvisioned reports whether this run created or kept the
-// /.quilt/bin/sh mount point, so quilt must add the shell mount (R-0.2);
-// ShellMount checks it again right before the mount.
-func (r *Report) ShellProvisioned() bool {
-	for _, a := range r.Actions {
-		if a.Path == shellPlaceholder && a.Op == OpPlaceholder {
-			return true
-		}
-	}
-	return false
-}
-
 // JSON encodes the report, indented, with a final newline.
 func (r *Report) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")
