@@ -124,6 +124,20 @@ func runSharedFixture(t *testing.T, fx string) {
 		t.Error("second run changed the tree")
 	}
 
+	// Undo gives back manifest.before.
+	steps, err := Undo(rootfs, rep.Actions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range steps {
+		if !st.Undone {
+			t.Errorf("undo %s %s: %s", st.Op, st.Path, st.Reason)
+		}
+	}
+	if got, want := manifest(t, rootfs), readFile("manifest.before"); got != want {
+		t.Errorf("manifest after undo differs from manifest.before:\n%s", lineDiff(want, got))
+	}
+
 	// Step 7: policy variants.
 	for name, fields := range exp.PolicyVariants {
 		t.Run("policy="+name, func(t *testing.T) {

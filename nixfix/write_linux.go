@@ -142,43 +142,55 @@ func tempName(name string) string {
 	return "." + name + ".nixfix-" + hex.EncodeToString(b)
 }
 
-// swapSymlink atomically puts the staged entry tmp in place of name, which
-// must still be a symlink to prev: renameat2(RENAME_EXCHANGE), then check
-// what came out, and exchange back if it is not the recorded link (SEC-2).
-// The old link ends up at tmp and is removed.
-func swapSymlink(dfd int, tmp, name, prev string) error {
+// swap atomically puts the staged entry tmp in place of name with
+// renameat2(RENAME_EXCHANGE), then checks what came out with isOld and
+// exchanges back if it is not what was recorded (SEC-2). The old entry ends
+// up at tmp, where drop removes it.
+func swap(dfd int, tmp, name string, isOld func(name string) error, drop func(name string) error) error {
 	err := unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-		return swapSymlinkNoExchange(dfd, tmp, name, prev)
+		return swapNoExchange(dfd, tmp, name, isOld, drop)
 	}
 	if err != nil {
 		return err
 	}
-	if t, err := readlinkat(dfd, tmp); err != nil || t != prev {
-		if err := unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE); err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
+	if err := isOld(tmp); err != nil {
+		if rerr := unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE); rerr != nil {
+			return fmt.Errorf("restore %s: %w", name, rerr)
 		}
-		return fmt.Errorf("%s is no longer a symlink to %s: %w", name, prev, ErrExists)
-	}
-	return unix.Unlinkat(dfd, tmp, 0)
-}
-
-// swapSymlinkNoExchange is swapSymlink for file systems without
-// RENAME_EXCHANGE: check, then replace (a smaller race window).
-func swapSymlinkNoExchange(dfd int, tmp, name, prev string) error {
-	if t, err := readlinkat(dfd, name); err != nil || t != prev {
-		return fmt.Errorf("%s is no longer a symlink to %s: %w", name, prev, ErrExists)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstatat(dfd, tmp, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return err
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if err := unix.Unlinkat(dfd, name, 0); err != nil {
-			return err
-		}
+	return drop(tmp)
+}
+
+// swapNoExchange is swap for file systems without RENAME_EXCHANGE: check,
+// drop, rename (a small race window).
+func swapNoExchange(dfd int, tmp, name string, isOld func(name string) error, drop func(name string) error) error {
+	if err := isOld(name); err != nil {
+		return err
+	}
+	if err := drop(name); err != nil {
+		return err
 	}
 	return unix.Renameat(dfd, tmp, dfd, name)
+}
+
+// isLinkTo checks that name in dfd is a symlink to target.
+func isLinkTo(dfd int, target string) func(name string) error {
+	return func(name string) error {
+		if t, err := readlinkat(dfd, name); err != nil || t != target {
+			return fmt.Errorf("%s is no longer a symlink to %s: %w", name, target, ErrExists)
+		}
+		return nil
+	}
+}
+
+func unlinker(dfd int) func(string) error {
+	return func(name string) error { return unix.Unlinkat(dfd, name, 0) }
+}
+
+func swapSymlink(dfd int, tmp, name, prev string) error {
+	return swap(dfd, tmp, name, isLinkTo(dfd, prev), unlinker(dfd))
 }
 
 // replaceSymlink replaces the symlink p (target prev) with p -> target.
