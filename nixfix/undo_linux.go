@@ -163,20 +163,15 @@ func unexpand(dfd int, name string, a *Action) error {
 	return nil
 }
 
-// isOurFile checks a placeholder (empty, mode 0000) or a copied shell
+// isOurFile checks a placeholder (empty, mode 0000; stat only, since a
+// mode-0000 file cannot be opened without privileges) or a copied shell
 // (the recorded digest).
 func isOurFile(dfd int, name string, a *Action) error {
-	fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	f := os.NewFile(uintptr(fd), a.Path)
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
-	}
 	changed := fmt.Errorf("%s changed since it was created: %w", a.Path, ErrExists)
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return changed
 	}
@@ -185,6 +180,16 @@ func isOurFile(dfd int, name string, a *Action) error {
 			return changed
 		}
 		return nil
+	}
+	fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), a.Path)
+	defer f.Close()
+	var fst unix.Stat_t
+	if err := unix.Fstat(fd, &fst); err != nil || fst.Ino != st.Ino {
+		return changed
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
