@@ -40,6 +40,7 @@ func Diagnose(rootfs, p string, env []string) (Diagnosis, error) {
 		return Diagnosis{}, err
 	}
 	s := &scan{r: r, o: o}
+	s.loadStore()
 	d := Diagnosis{Path: p}
 	name := s.entrypoint()
 	if name == "" {

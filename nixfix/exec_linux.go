@@ -65,9 +65,7 @@ func (s *scan) readHeader(res resolved) (header, error) {
 func (s *scan) inspect(p string) (resolved, header, bool) {
 	res := s.r.resolve(p, resolveOpts{keep: true})
 	if !res.isReg() || res.path == shellPlaceholder {
-		if res.parentFd >= 0 {
-			unix.Close(res.parentFd)
-		}
+		res.release()
 		return res, header{}, false
 	}
 	h, err := s.readHeader(res)
@@ -172,9 +170,7 @@ func (s *scan) analyseExecs() {
 func (s *scan) listDir(d string) []string {
 	res := s.r.resolve(d, resolveOpts{keep: true})
 	if !res.isDir() {
-		if res.parentFd >= 0 {
-			unix.Close(res.parentFd)
-		}
+		res.release()
 		return nil
 	}
 	fd, err := openKept(s.r, res)

@@ -42,6 +42,12 @@ func runFixtureCase(t *testing.T, tc fixtureCase) {
 	if tc.opts != nil {
 		tc.opts(&o)
 	}
+	fdsBefore := openFds(t)
+	defer func() {
+		if n := openFds(t); n != fdsBefore {
+			t.Errorf("%d fds open after the runs, %d before", n, fdsBefore)
+		}
+	}()
 	hostBefore := contentDigest(t, f.host)
 	treeBefore := manifest(t, f.root)
 	defer func() {
@@ -226,4 +232,13 @@ func TestUndoSkipsChanges(t *testing.T) {
 	if _, err := os.Lstat(f.abs("/usr/bin/tool")); err != nil {
 		t.Error("undo removed a file it did not create")
 	}
+}
+
+// openFds counts this process's open file descriptors.
+func openFds(t *testing.T) int {
+	names, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(names)
 }

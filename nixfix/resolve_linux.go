@@ -58,6 +58,13 @@ type resolved struct {
 
 func (r resolved) ok() bool { return r.status == statusOK }
 
+// release closes the parent fd that resolveOpts.keep handed out, if any.
+func (r resolved) release() {
+	if r.parentFd >= 0 {
+		unix.Close(r.parentFd)
+	}
+}
+
 // isDir, isReg and isLink describe the final object of an ok resolution.
 func (r resolved) isDir() bool  { return r.ok() && r.st.Mode&unix.S_IFMT == unix.S_IFDIR }
 func (r resolved) isReg() bool  { return r.ok() && r.st.Mode&unix.S_IFMT == unix.S_IFREG }

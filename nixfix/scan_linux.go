@@ -111,6 +111,7 @@ func (s *scan) storeHasPaths() bool {
 	}
 	res := s.r.resolve(StoreDir, resolveOpts{keep: true})
 	if !res.isDir() {
+		res.release()
 		return false
 	}
 	fd, err := openKept(s.r, res)
