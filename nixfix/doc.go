@@ -11,11 +11,18 @@
 // operations (store aliases, shell mount point, links to it), never write
 // inside a store path or through a symlink, and are idempotent.
 //
-// The layers, from the outside in:
+// The API, from the outside in:
 //
-//	Run, BundleOptions, SpecOptions   entry points for quilt create / quilt nixfix
-//	Options, Policy, annotations      what to do (check or repair, shell, opt-in rules)
-//	Report, Finding, Action           the quilt.nixfix/v1 JSON report and exit codes
-//	ParseStoreName, ParseShebang,     parsers for untrusted input
-//	ReadELF
+//	Run(rootfs, Options) *Report       check or repair; Report.ExitCode is R-9.2's
+//	BundleOptions, SpecOptions         options from a bundle or a loaded config
+//	Options.ApplyAnnotations           quilt.nixfix, quilt.shell, quilt.nixfix.policy
+//	ShellMount, InstallShell           the quilt-sh bind mount and its private copy
+//	Undo, ReadInRootReport             reverse a repair
+//	Diagnose                           why a program cannot start (R-9.5, S-6)
+//	ParseStoreName, ParseStorePath,    parsers for untrusted input
+//	ParseShebang, ReadELF
+//
+// Run needs no shell binary in the default install mode: it creates the
+// mount point /.quilt/bin/sh, and the caller adds the bind mount that
+// ShellMount returns to the container config it uses.
 package nixfix

@@ -1,6 +1,7 @@
 package nixfix
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -241,4 +242,29 @@ func openFds(t *testing.T) int {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
 	return len(names)
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		rootfs string
+		o      Options
+		err    error
+		code   string
+	}{
+		{"no rootfs", filepath.Join(t.TempDir(), "missing"), Options{}, ErrRootfs, CodeRootfs},
+		{"rootfs is a file", os.Args[0], Options{}, ErrRootfs, CodeRootfs},
+		{"bad mode", t.TempDir(), Options{Mode: "fix"}, ErrConfig, CodeConfig},
+	}
+	for _, tt := range tests {
+		rep, err := Run(tt.rootfs, tt.o)
+		if !errors.Is(err, tt.err) || rep.Result != ResultError || rep.ExitCode != ExitError ||
+			len(rep.Errors) != 1 || rep.Errors[0].Code != tt.code {
+			t.Errorf("%s: Run = %v, result %s exit %d errors %+v", tt.name, err, rep.Result, rep.ExitCode, rep.Errors)
+		}
+	}
+	rep, err := Run(os.Args[0], Options{Mode: ModeOff})
+	if err != nil || rep.Result != ResultSkipped || rep.ExitCode != ExitOK {
+		t.Errorf("mode off: %v, %s %d", err, rep.Result, rep.ExitCode)
+	}
 }
