@@ -161,7 +161,8 @@ func (b *bundle) extract(ctx context.Context, src *source, limit *layer.Limit) e
 			l.diffID = diffID
 		}
 	}
-	if err := os.Rename(tmp, b.rootfs()); err != nil {
+	// rename(2) replaces an empty directory (os.Rename refuses to).
+	if err := unix.Rename(tmp, b.rootfs()); err != nil {
 		return fmt.Errorf("create rootfs: %w", err)
 	}
 	b.made[len(b.made)-1] = b.rootfs()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,10 +74,25 @@ func layerTar(t testing.TB, files ...tfile) []byte {
 // database with a user "app".
 func busyboxLayer(t testing.TB) []byte {
 	t.Helper()
-	bin, err := os.ReadFile(busybox)
-	if err != nil {
-		t.Skipf("test images need %s (apt-get install busybox-static): %v", busybox, err)
+	baseOnce.Do(func() {
+		bin, err := os.ReadFile(busybox)
+		if err != nil {
+			return
+		}
+		baseLayer = mkBusyboxLayer(t, bin)
+	})
+	if baseLayer == nil {
+		t.Skipf("test images need %s (apt-get install busybox-static)", busybox)
 	}
+	return baseLayer
+}
+
+var (
+	baseOnce  sync.Once
+	baseLayer []byte
+)
+
+func mkBusyboxLayer(t testing.TB, bin []byte) []byte {
 	return layerTar(t,
 		tdir("./"), tdir("bin/"), tdir("etc/"), tdir("tmp/"),
 		tfile{name: "bin/busybox", body: string(bin), mode: 0o755},
@@ -91,7 +107,7 @@ func busyboxLayer(t testing.TB) []byte {
 // stores it gzip-compressed.
 func layerOf(t testing.TB, data []byte) v1.Layer {
 	t.Helper()
-	l, err := tarball.LayerFromReader(bytes.NewReader(data))
+	l, err := tarball.LayerFromReader(bytes.NewReader(data), tarball.WithCompressedCaching, tarball.WithCompressionLevel(gzip.BestSpeed))
 	if err != nil {
 		t.Fatal(err)
 	}

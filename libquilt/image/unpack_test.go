@@ -41,7 +41,7 @@ func TestUnpackFormats(t *testing.T) {
 		"OCI layout tar":       ociTar,
 		"docker-save":          docker,
 	}
-	for _, c := range []string{"gz", "xz", "zst"} {
+	for _, c := range []string{"gz", "zst"} {
 		p := filepath.Join(dir, "oci-"+c+".tar")
 		writeFile(t, p, compressed(t, c, readFile(t, ociTar)))
 		images["OCI layout tar."+c] = p
@@ -51,7 +51,12 @@ func TestUnpackFormats(t *testing.T) {
 	}
 	for _, c := range []string{"", "gz", "xz", "zst"} {
 		p := filepath.Join(dir, "rootfs-"+c+".json")
-		writeFile(t, p, compressed(t, c, base))
+		content := base
+		if c == "xz" {
+			// Go's xz encoder is slow: a rootfs without the busybox binary.
+			content = layerTar(t, tdir("etc/"), tdir("bin/"), treg("etc/hostname", "image\n"), tsym("bin/sh", "busybox"))
+		}
+		writeFile(t, p, compressed(t, c, content))
 		images["rootfs tar "+c] = p
 	}
 	for what, p := range images {
