@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -79,7 +80,7 @@ func generate(dir, ref string, size, layers int) (stats, error) {
 
 	var ls []v1.Layer
 	for _, t := range tars {
-		l, err := tarball.LayerFromReader(bytes.NewReader(t), tarball.WithCompressedCaching, tarball.WithMediaType(types.OCILayer))
+		l, err := tarball.LayerFromOpener(opener(t), tarball.WithCompressedCaching, tarball.WithMediaType(types.OCILayer))
 		if err != nil {
 			return st, err
 		}
@@ -158,4 +159,9 @@ func (l *layerWriter) header(h *tar.Header) {
 func (l *layerWriter) close() []byte {
 	l.w.Close()
 	return l.buf.Bytes()
+}
+
+// opener serves data to go-containerregistry without a temporary file.
+func opener(data []byte) tarball.Opener {
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 }

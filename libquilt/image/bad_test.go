@@ -47,7 +47,7 @@ func TestUnpackBadInput(t *testing.T) {
 	badDiffID := ociDir(t, filepath.Join(dir, "diffid"), map[string]v1.Image{"": wrongDiff})
 
 	// A layer of a media type that is not a layer.
-	odd, err := tarball.LayerFromReader(bytes.NewReader(base), tarball.WithMediaType("application/vnd.example.notalayer"))
+	odd, err := tarball.LayerFromOpener(opener(base), tarball.WithMediaType("application/vnd.example.notalayer"))
 	if err != nil {
 		t.Fatal(err)
 	}

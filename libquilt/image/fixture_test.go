@@ -107,7 +107,7 @@ func mkBusyboxLayer(t testing.TB, bin []byte) []byte {
 // stores it gzip-compressed.
 func layerOf(t testing.TB, data []byte) v1.Layer {
 	t.Helper()
-	l, err := tarball.LayerFromReader(bytes.NewReader(data), tarball.WithCompressedCaching, tarball.WithCompressionLevel(gzip.BestSpeed))
+	l, err := tarball.LayerFromOpener(opener(data), tarball.WithCompressedCaching, tarball.WithCompressionLevel(gzip.BestSpeed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,4 +305,10 @@ func listDir(t testing.TB, dir string) string {
 		names = append(names, e.Name())
 	}
 	return strings.Join(names, " ")
+}
+
+// opener serves data to go-containerregistry without the temporary file
+// its LayerFromReader leaves behind.
+func opener(data []byte) tarball.Opener {
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 }
