@@ -157,9 +157,7 @@ func (b *bundle) extract(ctx context.Context, src *source, limit *layer.Limit) e
 		if err != nil {
 			return fmt.Errorf("extract layer %s: %w", l.name, err)
 		}
-		if src.format != formatRootfs {
-			l.diffID = diffID
-		}
+		l.diffID = diffID
 	}
 	// rename(2) replaces an empty directory (os.Rename refuses to).
 	if err := unix.Rename(tmp, b.rootfs()); err != nil {

@@ -1,6 +1,8 @@
 package image
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -224,5 +226,23 @@ func TestStoreRootfsTarball(t *testing.T) {
 	}
 	if got := listDir(t, filepath.Join(store, "image/layers/sha256")); len(strings.Fields(got)) != 1 {
 		t.Errorf("store layers = %q", got)
+	}
+}
+
+// TestStoreCrossLayerLink stores an image whose upper layer hard links a
+// file of the layer below: the link becomes a copy in the upper layer.
+func TestStoreCrossLayerLink(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	img := mkImage(t, testConfig, busyboxLayer(t), layerTar(t, tfile{name: "bin/again", link: "bin/busybox", typ: tar.TypeLink}))
+	src := ociDir(t, filepath.Join(dir, "layout"), map[string]v1.Image{"": img})
+	b := filepath.Join(dir, "b")
+	t.Cleanup(func() { Remove(b) })
+	if _, err := Unpack(context.Background(), Options{Image: src, Bundle: b, Root: filepath.Join(dir, "store")}); err != nil {
+		t.Fatal(err)
+	}
+	a, c := readFile(t, filepath.Join(b, "rootfs/bin/again")), readFile(t, filepath.Join(b, "rootfs/bin/busybox"))
+	if len(a) == 0 || !bytes.Equal(a, c) {
+		t.Errorf("bin/again has %d bytes, bin/busybox %d", len(a), len(c))
 	}
 }

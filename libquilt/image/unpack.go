@@ -40,8 +40,9 @@ type Options struct {
 	// Platform picks the manifest of an index, as "os/arch[/variant]";
 	// DefaultPlatform (linux and the host's architecture) when empty.
 	Platform string
-	// Bundle is the bundle directory to write, created if missing. It
-	// must not hold a config.json nor a non-empty rootfs.
+	// Bundle is the bundle directory to write, created if missing (its
+	// parent must exist). It must not hold a config.json nor a non-empty
+	// rootfs.
 	Bundle string
 	// Root is the store directory; DefaultRoot when empty. Layers are
 	// kept in Root/image. Not used with Copy.
@@ -68,8 +69,7 @@ type Result struct {
 	// digest (docker-save), or the digest of the file (rootfs tarball);
 	// empty for a rootfs tarball unpacked with Copy.
 	Digest string
-	// Layers are the diffIDs of the layers, bottom first (empty for a
-	// rootfs tarball unpacked with Copy).
+	// Layers are the diffIDs of the layers, bottom first.
 	Layers []string
 	// Rootfs is the bundle's root filesystem directory.
 	Rootfs string
