@@ -64,6 +64,11 @@ func TestUnpackBadInput(t *testing.T) {
 	bomb := filepath.Join(dir, "bomb.tgz")
 	writeFile(t, bomb, compressed(t, "gz", layerTar(t, treg("zeros", string(make([]byte, 16<<20))))))
 
+	// An OCI archive bomb: a blob of zeros, the archive gzip-compressed.
+	archiveBomb := filepath.Join(dir, "archive-bomb.tgz")
+	writeFile(t, archiveBomb, compressed(t, "gz", layerTar(t, treg("oci-layout", "{}"), treg("index.json", "{}"),
+		treg("blobs/sha256/"+strings.Repeat("0", 64), string(make([]byte, 16<<20))))))
+
 	gz := compressed(t, "gz", base)
 	files := map[string][]byte{
 		"garbage":          bytes.Repeat([]byte("not an image "), 100),
@@ -99,6 +104,7 @@ func TestUnpackBadInput(t *testing.T) {
 		{name: "unknown media type", image: badMedia, err: ErrUnknownMediaType, says: "application/vnd.example.notalayer"},
 		{name: "hostile layer", image: hostile, err: layer.ErrUnsafePath, says: "../../escape"},
 		{name: "bomb", image: bomb, maxSize: 4 << 20, err: ErrTooLarge, says: "zeros"},
+		{name: "archive bomb", image: archiveBomb, maxSize: 4 << 20, err: ErrTooLarge, says: "decompressed archive"},
 	} {
 		modes := []bool{true}
 		if os.Geteuid() == 0 {

@@ -69,8 +69,9 @@ type blob struct {
 }
 
 // openSource opens the image at p, detecting its format from its content.
-// tmp is where a compressed archive is decompressed to.
-func openSource(p, ref, platform, tmp string) (*source, error) {
+// tmp is where a compressed archive is decompressed to, up to maxSize
+// bytes.
+func openSource(p, ref, platform, tmp string, maxSize int64) (*source, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return nil, err
@@ -94,7 +95,7 @@ func openSource(p, ref, platform, tmp string) (*source, error) {
 		return nil, err
 	}
 	defer f.Close()
-	kind, c, err := sniff(f, fi.Size())
+	kind, c, err := sniff(f, fi.Size(), maxSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
@@ -109,7 +110,7 @@ func openSource(p, ref, platform, tmp string) (*source, error) {
 	}
 	archive, cleanup := p, func() {}
 	if c != uncompressed {
-		if archive, err = decompressTo(f, tmp); err != nil {
+		if archive, err = decompressTo(f, tmp, maxSize); err != nil {
 			return nil, fmt.Errorf("decompress %s: %w", p, err)
 		}
 		cleanup = func() { os.Remove(archive) }
@@ -136,7 +137,7 @@ func openSource(p, ref, platform, tmp string) (*source, error) {
 // compression. An archive (OCI layout or docker-save) holds only the names
 // those formats use and their markers; the first other name makes it a
 // root filesystem.
-func sniff(f *os.File, size int64) (format, compression, error) {
+func sniff(f *os.File, size, maxSize int64) (format, compression, error) {
 	if size == 0 {
 		return 0, 0, fmt.Errorf("empty file: %w", ErrUnknownFormat)
 	}
@@ -150,7 +151,7 @@ func sniff(f *os.File, size int64) (format, compression, error) {
 			return 0, 0, fmt.Errorf("%w: %w", ErrUnknownFormat, err)
 		}
 		defer release()
-		r = d
+		r = &limitReader{r: d, left: maxSize}
 	}
 	tr := tar.NewReader(r)
 	var hasLayout, hasIndex, hasManifest bool
@@ -213,9 +214,9 @@ func archiveName(n string) bool {
 	return err == nil && len(first) == 64
 }
 
-// decompressTo writes the decompressed content of f to a new file in dir
-// and returns its path.
-func decompressTo(f *os.File, dir string) (string, error) {
+// decompressTo writes the decompressed content of f, at most maxSize
+// bytes, to a new file in dir and returns its path.
+func decompressTo(f *os.File, dir string, maxSize int64) (string, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", err
 	}
@@ -228,7 +229,7 @@ func decompressTo(f *os.File, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = io.Copy(out, d)
+	_, err = io.Copy(out, &limitReader{r: d, left: maxSize})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -237,6 +238,21 @@ func decompressTo(f *os.File, dir string) (string, error) {
 		return "", err
 	}
 	return out.Name(), nil
+}
+
+// limitReader fails with ErrTooLarge once more than left bytes are read.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, fmt.Errorf("decompressed archive: %w", ErrTooLarge)
+	}
+	return n, err
 }
 
 // tarMember opens the member name of the tar archive open returns,

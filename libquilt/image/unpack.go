@@ -108,15 +108,15 @@ func Unpack(ctx context.Context, o Options) (*Result, error) {
 		}
 		tmp = st.tmp()
 	}
-	src, err := openSource(o.Image, o.Ref, o.Platform, tmp)
-	if err != nil {
-		return nil, fmt.Errorf("open image %s: %w", o.Image, err)
-	}
-	defer src.close()
 	maxSize := o.MaxSize
 	if maxSize == 0 {
 		maxSize = DefaultMaxSize
 	}
+	src, err := openSource(o.Image, o.Ref, o.Platform, tmp, maxSize)
+	if err != nil {
+		return nil, fmt.Errorf("open image %s: %w", o.Image, err)
+	}
+	defer src.close()
 	limit := layer.NewLimit(maxSize)
 	if o.Copy {
 		err = b.extract(ctx, src, limit)
