@@ -78,11 +78,11 @@ func openSource(p, ref, platform, tmp string, maxSize int64) (*source, error) {
 	}
 	if fi.IsDir() {
 		if _, err := os.Stat(filepath.Join(p, ocispec.ImageLayoutFile)); err != nil {
-			return nil, fmt.Errorf("directory %s has no %s: %w", p, ocispec.ImageLayoutFile, ErrUnknownFormat)
+			return nil, fmt.Errorf("directory without %s: %w", ocispec.ImageLayoutFile, ErrUnknownFormat)
 		}
 		lp, err := layout.FromPath(p)
 		if err != nil {
-			return nil, fmt.Errorf("open image layout %s: %w", p, err)
+			return nil, fmt.Errorf("open image layout: %w", err)
 		}
 		index, err := readLimited(os.Open(filepath.Join(p, "index.json")))
 		if err != nil {
@@ -97,11 +97,11 @@ func openSource(p, ref, platform, tmp string, maxSize int64) (*source, error) {
 	defer f.Close()
 	kind, c, err := sniff(f, fi.Size(), maxSize)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, err
 	}
 	if kind == formatRootfs {
 		if ref != "" {
-			return nil, fmt.Errorf("reference %q: %s is a root filesystem tarball: %w", ref, p, ErrNotFound)
+			return nil, fmt.Errorf("reference %q: a root filesystem tarball has no references: %w", ref, ErrNotFound)
 		}
 		return &source{format: formatRootfs, layers: []blob{{
 			size: fi.Size(), name: filepath.Base(p),
@@ -111,7 +111,7 @@ func openSource(p, ref, platform, tmp string, maxSize int64) (*source, error) {
 	archive, cleanup := p, func() {}
 	if c != uncompressed {
 		if archive, err = decompressTo(f, tmp, maxSize); err != nil {
-			return nil, fmt.Errorf("decompress %s: %w", p, err)
+			return nil, fmt.Errorf("decompress archive: %w", err)
 		}
 		cleanup = func() { os.Remove(archive) }
 	}
