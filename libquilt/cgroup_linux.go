@@ -45,7 +45,10 @@ func applyKernelTCP(lc *libcontainer.Container, r *specs.LinuxResources) error {
 // the order config.json lists them (the runtime-spec requires it), followed
 // by the defaults every container gets. libcontainer applies the same set,
 // sorted. The init process is blocked on the exec fifo meanwhile.
-func orderDeviceRules(lc *libcontainer.Container) error {
+func orderDeviceRules(lc *libcontainer.Container, r *specs.LinuxResources) error {
+	if r == nil || len(r.Devices) < 2 {
+		return nil // deny-all alone (or nothing): libcontainer's order is the config's
+	}
 	config := lc.Config()
 	if config.Cgroups == nil || config.Cgroups.Resources == nil || len(config.Cgroups.Resources.Devices) == 0 {
 		return nil

@@ -319,7 +319,7 @@ func (p *prepared) start() error {
 			p.kill()
 			return err
 		}
-		if err := orderDeviceRules(p.lc); err != nil {
+		if err := orderDeviceRules(p.lc, p.spec.Linux.Resources); err != nil {
 			p.kill()
 			return err
 		}

@@ -2,6 +2,7 @@ package libquilt
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/seccomp"
@@ -21,8 +22,13 @@ const InitArg = "init"
 // IsInit reports whether this process was started as a container's init.
 func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == InitArg }
 
-// Init runs the container's init process. It does not return.
-func Init() { libcontainer.Init() }
+// Init runs the container's init process. It does not return. The process
+// lives only until it executes the container's program, so garbage
+// collection would be wasted work.
+func Init() {
+	debug.SetGCPercent(-1)
+	libcontainer.Init()
+}
 
 // SeccompVersion returns the version of the linked libseccomp, or zeros
 // when Quilt was built without seccomp support.

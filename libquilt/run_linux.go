@@ -1,7 +1,6 @@
 package libquilt
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -93,9 +92,10 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 	}
 	status := forward(sigc, pid, tty)
 	if !opts.Keep {
-		if err := r.Delete(opts.ID, true); err != nil && !errors.Is(err, ErrNotExist) {
-			return status, err
+		if err := r.locked(opts.ID, c.lc.Destroy); err != nil {
+			return status, fmt.Errorf("remove container %s: %w", opts.ID, err)
 		}
+		runWarnHooks("poststop", c.meta.Poststop, c.ociState(Stopped, 0))
 	}
 	return status, nil
 }

@@ -96,7 +96,7 @@ config.json and a root filesystem. Create a bundle's config.json with
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
 			killCommand, deleteCommand, listCommand, execCommand, psCommand,
 			pauseCommand, resumeCommand, updateCommand, eventsCommand, featuresCommand,
-			checkpointCommand, restoreCommand,
+			checkpointCommand, restoreCommand, unpackCommand,
 		}, extraCommands...),
 		// An unknown command must fail, not print help and exit 0.
 		Action: func(_ context.Context, cmd *cli.Command) error {
