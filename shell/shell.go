@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"slices"
 	"strings"
 	"sync"
@@ -62,7 +63,7 @@ func newShell(opts Options, warned *sync.Map) (*Shell, error) {
 	opts = s.opts
 	r, err := interp.New(
 		interp.StdIO(opts.Stdin, opts.Stdout, opts.Stderr),
-		interp.Env(arg0Environ{Environ: expand.ListEnviron(opts.Env...), name: opts.Name}),
+		interp.Env(newShellEnviron(opts)),
 		interp.Dir(opts.Dir),
 		interp.CallHandler(s.callHandler),
 		interp.ExecHandler(s.execHandler),
@@ -220,30 +221,46 @@ func (s *Shell) exit(ctx context.Context, err error) error {
 	return s.runner.Run(ctx, &syntax.Stmt{Cmd: &syntax.CallExpr{Args: []*syntax.Word{word, code}}})
 }
 
-// arg0Environ adds arg0Var, not exported, to an environment.
-type arg0Environ struct {
+// shellEnviron adds shell variables that are not exported to the
+// environment: arg0Var, and HOME when the environment has none (the home
+// directory from /etc/passwd, else "/"), so that ~ works in a bare image.
+type shellEnviron struct {
 	expand.Environ
-	name string
+	vars map[string]string
 }
 
-func (e arg0Environ) Get(name string) expand.Variable {
-	if name == arg0Var {
-		return expand.Variable{Set: true, Kind: expand.String, Str: e.name}
+func newShellEnviron(opts Options) shellEnviron {
+	env := expand.ListEnviron(opts.Env...)
+	vars := map[string]string{arg0Var: opts.Name}
+	if !env.Get("HOME").IsSet() {
+		vars["HOME"] = "/"
+		if u, err := user.Current(); err == nil && u.HomeDir != "" {
+			vars["HOME"] = u.HomeDir
+		}
+	}
+	return shellEnviron{Environ: env, vars: vars}
+}
+
+func (e shellEnviron) Get(name string) expand.Variable {
+	if v, ok := e.vars[name]; ok {
+		return expand.Variable{Set: true, Kind: expand.String, Str: v}
 	}
 	return e.Environ.Get(name)
 }
 
-func (e arg0Environ) Each(fn func(name string, vr expand.Variable) bool) {
-	more := true
-	e.Environ.Each(func(name string, vr expand.Variable) bool {
-		if name == arg0Var {
-			return true
+func (e shellEnviron) Each(fn func(name string, vr expand.Variable) bool) {
+	for name, vr := range e.Environ.Each {
+		if _, ok := e.vars[name]; ok {
+			continue
 		}
-		more = fn(name, vr)
-		return more
-	})
-	if more {
-		fn(arg0Var, e.Get(arg0Var))
+		if !fn(name, vr) {
+			return
+		}
+	}
+	for name := range e.vars {
+		if !fn(name, e.Get(name)) {
+			return
+		}
 	}
 }
 
