@@ -100,6 +100,9 @@ func (s *Shell) callFrom(ctx context.Context, hc interp.HandlerContext) *call {
 		run: func(c *call, argv []string) error {
 			return s.command(c, argv[0], argv)
 		},
+		spawn: func(c *call, argv []string) error {
+			return s.command(c, argv[0], argv)
+		},
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/u-root/u-root/pkg/core"
-	"github.com/u-root/u-root/pkg/core/find"
 	"github.com/u-root/u-root/pkg/core/touch"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
@@ -31,6 +30,9 @@ type call struct {
 	// run runs a command line for env(1) the way the caller would: as a
 	// child of the shell, or by execve when quilt-sh runs as env itself.
 	run func(c *call, argv []string) error
+	// spawn runs a command line as a child (or a built-in utility) and
+	// returns its status, for find -exec.
+	spawn func(c *call, argv []string) error
 	// failed is set by warnf; the utility then exits 1.
 	failed bool
 }
@@ -54,7 +56,7 @@ func init() {
 		"echo":     shellBuiltin,
 		"env":      envUtil,
 		"false":    shellBuiltin,
-		"find":     uroot(find.New),
+		"find":     find,
 		"grep":     grep,
 		"head":     head,
 		"id":       id,
@@ -114,6 +116,9 @@ func RunUtility(ctx context.Context, name string, args []string, opts Options) e
 		stderr: s.opts.Stderr,
 		dir:    s.opts.Dir,
 		env:    expand.ListEnviron(s.opts.Env...),
+	}
+	c.spawn = func(c *call, argv []string) error {
+		return s.command(c, argv[0], argv)
 	}
 	c.run = func(c *call, argv []string) error {
 		if opts.Replace {

@@ -29,7 +29,11 @@ func runUtilCases(t *testing.T, cases []utilCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			mkfs(t, dir, tc.setup...)
-			out, errOut, status := runUtil(t, dir, tc.stdin, tc.args[0], tc.args[1:]...)
+			args := make([]string, len(tc.args))
+			for i, a := range tc.args {
+				args[i] = strings.ReplaceAll(a, "$DIR", dir)
+			}
+			out, errOut, status := runUtil(t, dir, tc.stdin, args[0], args[1:]...)
 			if status != tc.status {
 				t.Errorf("status = %d, want %d (stderr %q)", status, tc.status, errOut)
 			}
@@ -139,7 +143,30 @@ func TestFileUtilities(t *testing.T) {
 				t.Errorf("dirs %v, want one x.XXXX", m)
 			}
 		}},
-		{name: "find", setup: []string{"a/b=", "c/b/", "b="}, args: []string{"find", ".", "-name", "b", "-type", "f"}, contains: []string{"a/b\n", "b\n"}},
+	})
+}
+
+func TestFind(t *testing.T) {
+	tree := []string{"a/b=1", "a/e/", "c=", "D=", "l@c"}
+	runUtilCases(t, []utilCase{
+		{name: "all", setup: tree, args: []string{"find"}, out: ".\n./D\n./a\n./a/b\n./a/e\n./c\n./l\n"},
+		{name: "start", setup: tree, args: []string{"find", "a", "$DIR/c"}, out: "a\na/b\na/e\n$DIR/c\n"},
+		{name: "-name", setup: tree, args: []string{"find", ".", "-name", "[bc]"}, out: "./a/b\n./c\n"},
+		{name: "-iname", setup: tree, args: []string{"find", ".", "-iname", "d"}, out: "./D\n"},
+		{name: "-path", setup: tree, args: []string{"find", ".", "-path", "./a/*"}, out: "./a/b\n./a/e\n"},
+		{name: "-type", setup: tree, args: []string{"find", ".", "-type", "d"}, out: ".\n./a\n./a/e\n"},
+		{name: "-type l", setup: tree, args: []string{"find", ".", "-type", "l"}, out: "./l\n"},
+		{name: "not", setup: tree, args: []string{"find", ".", "!", "-type", "d", "-not", "-name", "?"}, out: ""},
+		{name: "depth", setup: tree, args: []string{"find", ".", "-mindepth", "1", "-maxdepth", "1", "-type", "f"}, out: "./D\n./c\n"},
+		{name: "-empty", setup: tree, args: []string{"find", ".", "-empty"}, out: "./D\n./a/e\n./c\n"},
+		{name: "-quit", setup: tree, args: []string{"find", ".", "-type", "f", "-print", "-quit"}, out: "./D\n"},
+		{name: "-print0", setup: []string{"x="}, args: []string{"find", ".", "-print0"}, out: ".\x00./x\x00"},
+		{name: "-exec ;", setup: tree, args: []string{"find", "a", "-type", "f", "-exec", "cat", "{}", ";"}, out: "1"},
+		{name: "-exec +", setup: tree, args: []string{"find", ".", "-name", "?", "-exec", "echo", "got", "{}", "+"}, out: "got . ./D ./a ./a/b ./a/e ./c ./l\n"},
+		{name: "-delete", setup: tree, args: []string{"find", "a", "-delete"}, tree: "D c l@c"},
+		{name: "-newer", setup: tree, args: []string{"find", ".", "-newer", "nope"}, status: 1, stderr: "nope"},
+		{name: "missing", args: []string{"find", "nope"}, status: 1, stderr: "'nope'"},
+		{name: "-o", args: []string{"find", ".", "-o"}, status: 2, stderr: "not supported"},
 	})
 }
 
