@@ -200,7 +200,13 @@ func (s *Shell) replace(c *call, file string, argv []string) error {
 	case err != nil:
 		return notFound(c, file, err)
 	case util:
-		return runUtility(c, file, argv[1:])
+		// The utility stands for the process: `exec env CMD` must still
+		// replace it with CMD.
+		inProcess := *c
+		inProcess.run = func(c *call, argv []string) error {
+			return s.replace(c, argv[0], argv)
+		}
+		return runUtility(&inProcess, file, argv[1:])
 	}
 	err = execve(c, path, argv, environ(c.env))
 	return s.startFailed(c, file, path, argv, err, true)

@@ -115,6 +115,7 @@ func TestInvocations(t *testing.T) {
 			argv: []string{"sh", "-c", `./entrypoint.sh sh -c 'echo "pid $$"'`}, match: `^pid (\d+)\npid (\d+)\n$`},
 		{name: "exec with redirection", argv: []string{"sh", "-c", "exec sh -c 'echo redirected' > out; echo no"}, out: ""},
 		{name: "exec in subshells", argv: []string{"sh", "-c", "(exec true); x=$(exec echo a); exec echo b | cat; echo still $x"}, out: "b\nstill a\n"},
+		{name: "exec builtin env keeps pid", env: []string{"PATH=$BIN", "QUILT_SH_PREFER_BUILTINS=1"}, argv: []string{"sh", "-c", `echo $$; exec env A=1 sh -c 'echo $$'`}, match: `^(\d+)\n(\d+)\n$`},
 		{name: "exec not found", argv: []string{"sh", "-c", "exec nosuch; echo no"}, status: 127},
 		{name: "exec utility", argv: []string{"sh", "-c", "exec ls -d .; echo no"}, out: ".\n"},
 		{name: "signal status", argv: []string{"sh", "-c", "sh -c 'kill -TERM $$; sleep 1'; echo status $?"}, out: "status 143\n"},
