@@ -164,22 +164,17 @@ func (s *Shell) command(c *call, file string, argv []string) error {
 	case util:
 		return runUtility(c, file, argv[1:])
 	}
-	cmd := &exec.Cmd{
-		Path:   path,
-		Args:   argv,
-		Env:    environ(c.env),
-		Dir:    c.dir,
-		Stdin:  c.stdin,
-		Stdout: c.stdout,
-		Stderr: c.stderr,
+	env := environ(c.env)
+	newCmd := func() *exec.Cmd {
+		return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: c.dir, Stdin: c.stdin, Stdout: c.stdout, Stderr: c.stderr}
 	}
+	cmd := newCmd()
 	err = cmd.Start()
 	// A file that another goroutine of ours still holds open for writing
 	// (a concurrent fork) fails with ETXTBSY for a short while.
 	for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
 		time.Sleep(delay)
-		cmd = &exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir,
-			Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr}
+		cmd = newCmd()
 		err = cmd.Start()
 	}
 	if err != nil {
