@@ -8,12 +8,17 @@ require (
 	github.com/klauspost/compress v1.20.4
 	github.com/moby/sys/user v0.4.0
 	github.com/opencontainers/image-spec v1.1.1
+	github.com/u-root/u-root v0.16.0
 	github.com/ulikunitz/xz v0.5.17
 	github.com/urfave/cli-docs/v3 v3.2.0
 	golang.org/x/sys v0.47.0
+	mvdan.cc/sh/v3 v3.14.1
 )
 
-require github.com/opencontainers/go-digest v1.0.0 // indirect
+require (
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	golang.org/x/term v0.45.0 // indirect
+)
 
 require (
 	cyphar.com/go-pathrs v0.2.6 // indirect
@@ -39,6 +44,6 @@ require (
 	github.com/urfave/cli/v3 v3.14.0
 	github.com/vishvananda/netlink v1.3.1 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
-	golang.org/x/net v0.55.0 // indirect
+	golang.org/x/net v0.58.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 )
