@@ -32,7 +32,11 @@ test: ## unit tests (no root needed)
 
 .PHONY: integration
 integration: ## integration tests: real containers (root)
-	$(GO) test -tags "$(TAGS)" -count=1 -timeout 30m ./integration/...
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 30m ./integration/ ./integration/testinit/
+
+.PHONY: integration-clients
+integration-clients: ## containerd, Docker, podman and CRI driving quilt (root)
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 40m ./integration/clients/
 
 .PHONY: lint
 lint: ## gofmt and go vet
