@@ -15,7 +15,7 @@ BIN       := bin
 
 .PHONY: help
 help: ## show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## build bin/quilt
@@ -44,8 +44,15 @@ lint: ## gofmt and go vet
 	$(GO) vet -tags "$(TAGS)" ./...
 
 .PHONY: bench
-bench: build ## benchmark quilt against runc, side by side
+bench: bench-runtime bench-unpack ## all benchmarks (root)
+
+.PHONY: bench-runtime
+bench-runtime: build ## benchmark quilt against runc, side by side (flags: BENCHFLAGS)
 	$(GO) run ./bench/runtime -spec quilt -quilt $(BIN)/quilt -runc $$(command -v runc) $(BENCHFLAGS)
+
+.PHONY: bench-unpack
+bench-unpack: ## benchmark image unpacking against umoci, and warm bundles (flags: UNPACKFLAGS)
+	$(GO) run ./bench/unpack $(UNPACKFLAGS)
 
 .PHONY: man
 man: ## generate man pages into man/man8
