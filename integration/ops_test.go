@@ -299,3 +299,23 @@ func TestCheckpointWithoutCRIU(t *testing.T) {
 		t.Fatalf("container no longer usable after a failed checkpoint: %v", r)
 	}
 }
+
+// TestAddressSpaceLimit: an RLIMIT_AS below what the runtime's own init
+// process uses (a Go program reserves more than a GiB of address space)
+// must still let the container start with a seccomp filter, and bind the
+// container's program.
+func TestAddressSpaceLimit(t *testing.T) {
+	quiltOnly(t, "applies RLIMIT_AS before building the seccomp filter and fails with ENOMEM")
+	h := newHarness(t)
+	const limit = 1 << 30
+	out := h.runOutput(shell("ulimit -v; ulimit -H -v"), func(s *specs.Spec) {
+		s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_AS", Soft: limit, Hard: limit})
+		s.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls:      []specs.LinuxSyscall{{Names: []string{"kexec_load"}, Action: specs.ActErrno}},
+		}
+	})
+	if want := "1048576\n1048576\n"; out != want {
+		t.Fatalf("ulimit -v in the container = %q, want %q", out, want)
+	}
+}

@@ -52,12 +52,14 @@ type CreateOptions struct {
 // prepared is a container that exists in the root but whose init process
 // has not been started yet.
 type prepared struct {
-	lc      *libcontainer.Container
-	proc    *libcontainer.Process
-	meta    *meta
-	spec    *specs.Spec
-	lock    *containerLock
-	closers []io.Closer
+	lc   *libcontainer.Container
+	proc *libcontainer.Process
+	// addressLimit is RLIMIT_AS, applied once init has set itself up.
+	addressLimit *configs.Rlimit
+	meta         *meta
+	spec         *specs.Spec
+	lock         *containerLock
+	closers      []io.Closer
 }
 
 // Create creates a container and leaves its init process waiting for Start.
@@ -142,6 +144,7 @@ func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retE
 		return p, fmt.Errorf("container %s: %w", opts.ID, err)
 	}
 	proc.Init = true
+	proc.Rlimits, p.addressLimit = splitAddressLimit(proc.Rlimits)
 	proc.Stdin, proc.Stdout, proc.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	if err := addPreservedFDs(proc, opts.PreserveFDs); err != nil {
 		return p, fmt.Errorf("container %s: %w", opts.ID, err)
@@ -314,6 +317,10 @@ func (p *prepared) start() error {
 	if err := p.lc.Start(p.proc); err != nil {
 		return err
 	}
+	if err := p.applyAddressLimit(); err != nil {
+		p.kill()
+		return err
+	}
 	if p.spec.Linux != nil {
 		if err := applyKernelTCP(p.lc, p.spec.Linux.Resources); err != nil {
 			p.kill()
@@ -323,6 +330,40 @@ func (p *prepared) start() error {
 			p.kill()
 			return err
 		}
+	}
+	return nil
+}
+
+// splitAddressLimit takes RLIMIT_AS out of the limits libcontainer applies.
+// It applies them to the init process before init has loaded the seccomp
+// filter; the init's Go runtime already reserves more than a GiB of
+// address space, so a lower RLIMIT_AS makes libseccomp fail with ENOMEM.
+// The limit is applied instead while init waits for start, before the
+// container's program runs.
+func splitAddressLimit(limits []configs.Rlimit) ([]configs.Rlimit, *configs.Rlimit) {
+	var rest []configs.Rlimit
+	var as *configs.Rlimit
+	for i, l := range limits {
+		if l.Type == unix.RLIMIT_AS {
+			as = &limits[i]
+			continue
+		}
+		rest = append(rest, l)
+	}
+	return rest, as
+}
+
+func (p *prepared) applyAddressLimit() error {
+	if p.addressLimit == nil {
+		return nil
+	}
+	pid, err := p.proc.Pid()
+	if err != nil {
+		return err
+	}
+	lim := unix.Rlimit{Cur: p.addressLimit.Soft, Max: p.addressLimit.Hard}
+	if err := unix.Prlimit(pid, unix.RLIMIT_AS, &lim, nil); err != nil {
+		return fmt.Errorf("process.rlimits: RLIMIT_AS: %w", err)
 	}
 	return nil
 }
