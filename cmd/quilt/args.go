@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -48,4 +49,20 @@ func enterBundle(cmd *cli.Command) (string, error) {
 		return "", fmt.Errorf("bundle %s: %w", bundle, errors.Unwrap(err))
 	}
 	return os.Getwd()
+}
+
+// withContainer makes the action of a command whose only argument is a
+// container id: it checks the id and opens the runtime, then runs f.
+func withContainer(f func(cmd *cli.Command, rt *libquilt.Runtime, id string) error) cli.ActionFunc {
+	return func(_ context.Context, cmd *cli.Command) error {
+		id, err := containerID(cmd)
+		if err != nil {
+			return err
+		}
+		rt, err := newRuntime(cmd)
+		if err != nil {
+			return err
+		}
+		return f(cmd, rt, id)
+	}
 }

@@ -56,17 +56,9 @@ host, it says so and the container keeps running.`,
 		&cli.StringFlag{Name: "page-server", Usage: "ADDRESS:PORT of a CRIU page server"},
 		&cli.BoolFlag{Name: "pre-dump", Usage: "dump memory only and leave the container running"},
 	),
-	Action: func(_ context.Context, cmd *cli.Command) error {
-		id, err := containerID(cmd)
-		if err != nil {
-			return err
-		}
-		rt, err := newRuntime(cmd)
-		if err != nil {
-			return err
-		}
+	Action: withContainer(func(cmd *cli.Command, rt *libquilt.Runtime, id string) error {
 		return rt.Checkpoint(id, checkpointOptions(cmd))
-	},
+	}),
 }
 
 var restoreCommand = &cli.Command{

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"context"
-
 	"github.com/urfave/cli/v3"
+
+	"github.com/quilt-runtime/quilt/libquilt"
 )
 
 var deleteCommand = &cli.Command{
@@ -15,15 +15,7 @@ created or running container is refused unless --force, which kills it first.`,
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is not stopped; succeed if it does not exist"},
 	},
-	Action: func(_ context.Context, cmd *cli.Command) error {
-		id, err := containerID(cmd)
-		if err != nil {
-			return err
-		}
-		rt, err := newRuntime(cmd)
-		if err != nil {
-			return err
-		}
+	Action: withContainer(func(cmd *cli.Command, rt *libquilt.Runtime, id string) error {
 		return rt.Delete(id, cmd.Bool("force"))
-	},
+	}),
 }

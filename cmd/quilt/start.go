@@ -1,24 +1,16 @@
 package main
 
 import (
-	"context"
-
 	"github.com/urfave/cli/v3"
+
+	"github.com/quilt-runtime/quilt/libquilt"
 )
 
 var startCommand = &cli.Command{
 	Name:      "start",
 	Usage:     "run the process of a created container",
 	ArgsUsage: "<container-id>",
-	Action: func(_ context.Context, cmd *cli.Command) error {
-		id, err := containerID(cmd)
-		if err != nil {
-			return err
-		}
-		rt, err := newRuntime(cmd)
-		if err != nil {
-			return err
-		}
+	Action: withContainer(func(_ *cli.Command, rt *libquilt.Runtime, id string) error {
 		return rt.Start(id)
-	},
+	}),
 }

@@ -1,26 +1,19 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/quilt-runtime/quilt/libquilt"
 )
 
 var stateCommand = &cli.Command{
 	Name:      "state",
 	Usage:     "print the state of a container as JSON",
 	ArgsUsage: "<container-id>",
-	Action: func(_ context.Context, cmd *cli.Command) error {
-		id, err := containerID(cmd)
-		if err != nil {
-			return err
-		}
-		rt, err := newRuntime(cmd)
-		if err != nil {
-			return err
-		}
+	Action: withContainer(func(cmd *cli.Command, rt *libquilt.Runtime, id string) error {
 		st, err := rt.State(id)
 		if err != nil {
 			return err
@@ -31,5 +24,5 @@ var stateCommand = &cli.Command{
 		}
 		fmt.Fprintln(cmd.Root().Writer, string(data))
 		return nil
-	},
+	}),
 }
