@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -157,9 +158,11 @@ func (st *nixStep) finish(stateDir string) error {
 		return nil
 	}
 	if st.report != nil {
+		// The state directory is new and not yet visible to other
+		// commands, so a plain write is enough.
 		data, err := st.report.JSON()
 		if err == nil {
-			err = writeFileAtomic(filepath.Join(stateDir, stateReport), data, 0o600)
+			err = os.WriteFile(filepath.Join(stateDir, stateReport), data, 0o600)
 		}
 		if err != nil {
 			return fmt.Errorf("nixfix report: %w", err)

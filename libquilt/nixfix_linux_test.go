@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -95,5 +96,43 @@ func TestShellBinary(t *testing.T) {
 		}
 	} else if !errors.Is(err, ErrNoShell) {
 		t.Errorf("default without an installed quilt-sh: %q, %v; want ErrNoShell", got, err)
+	}
+}
+
+// BenchmarkFixRootfsPlain is the cost of the create-time nixfix step on a
+// rootfs that is not Nix-like: a busybox-like /bin of 300 links.
+func BenchmarkFixRootfsPlain(b *testing.B) {
+	dir := b.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "etc", "usr/bin", "usr/sbin", "sbin", "proc", "dev"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "bin/busybox"), []byte("\x7fELF"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 300 {
+		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", "applet"+strconv.Itoa(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := &specs.Spec{Root: &specs.Root{Path: rootfs}, Process: &specs.Process{Args: []string{"/bin/applet1"}}}
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	r := &Runtime{}
+	for b.Loop() {
+		st, err := r.fixRootfs("bench", s, dir, NixfixFlags{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.report.NixLike || st.shell != "" {
+			b.Fatalf("plain rootfs: nixLike %v, shell %q", st.report.NixLike, st.shell)
+		}
+		if err := st.finish(state); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package nixfix
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -186,12 +188,19 @@ func (s *scan) dirHasNixLink(d string) bool {
 	if unix.Fstat(dfd, &st) != nil || st.Dev != s.r.dev {
 		return false
 	}
-	names, _ := readDirNames(dfd)
-	for _, name := range names {
-		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFLNK {
+	// getdents gives each entry's type, so only symlinks cost a syscall.
+	fd, err := unix.Openat(dfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(fd), d)
+	defer f.Close()
+	entries, _ := f.ReadDir(-1)
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 {
 			continue
 		}
-		if t, err := readlinkat(dfd, name); err == nil && strings.HasPrefix(t, StoreDir+"/") {
+		if t, err := readlinkat(dfd, e.Name()); err == nil && strings.HasPrefix(t, StoreDir+"/") {
 			return true
 		}
 	}
