@@ -88,8 +88,9 @@ func (r *Runtime) fixRootfs(id string, s *specs.Spec, bundle string, flags Nixfi
 		log.Warnf("nixfix: %v", err)
 		return step, nil
 	}
-	logReport(log, rep)
 	if rep.ExitCode == nixfix.ExitStrict {
+		// One error line, as for every failed create; the command it
+		// names prints the findings.
 		err := fmt.Errorf("rootfs %s: %w: policy strict and %d unresolved finding(s); run 'quilt nixfix --check --bundle %s' for details",
 			rootfs, ErrNixfix, rep.Unresolved(), bundle)
 		if len(rep.Actions) > 0 {
@@ -99,6 +100,7 @@ func (r *Runtime) fixRootfs(id string, s *specs.Spec, bundle string, flags Nixfi
 		}
 		return nil, err
 	}
+	logReport(log, rep)
 	if o.Shell == nixfix.ShellNever {
 		return step, nil
 	}
