@@ -3,6 +3,7 @@
 GO        ?= go
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
+LIBEXEC   ?= $(PREFIX)/libexec/quilt
 MANDIR    ?= $(PREFIX)/share/man
 VERSION   := $(shell cat VERSION)
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -18,12 +19,14 @@ help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## build bin/quilt
+build: ## build bin/quilt and bin/quilt-sh (static)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/quilt ./cmd/quilt
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-sh ./cmd/quilt-sh
 
 .PHONY: install
-install: build ## install quilt into $(BINDIR) (and man pages if built)
+install: build ## install quilt into $(BINDIR), quilt-sh into $(LIBEXEC) (and man pages if built)
 	install -D -m 0755 $(BIN)/quilt $(DESTDIR)$(BINDIR)/quilt
+	install -D -m 0755 $(BIN)/quilt-sh $(DESTDIR)$(LIBEXEC)/quilt-sh
 	@if [ -d man/man8 ]; then install -d $(DESTDIR)$(MANDIR)/man8 && install -m 0644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/; fi
 
 .PHONY: test

@@ -81,6 +81,11 @@ func setup(dir string) error {
 		if err := goBuild(root, goBin, nil, "-tags", "seccomp", "-o", runtimeBin, "./cmd/quilt"); err != nil {
 			return fmt.Errorf("build quilt: %w", err)
 		}
+		// quilt finds quilt-sh next to itself when it is not installed.
+		shellBin := filepath.Join(dir, "quilt-sh")
+		if err := goBuild(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags", "-s -w", "-o", shellBin, "./cmd/quilt-sh"); err != nil {
+			return fmt.Errorf("build quilt-sh: %w", err)
+		}
 	} else if runtimeBin, err = exec.LookPath(runtimeBin); err != nil {
 		return fmt.Errorf("QUILT_TEST_RUNTIME: %w", err)
 	}

@@ -47,6 +47,9 @@ type CreateOptions struct {
 	Stderr io.Writer
 	// LogLevel is passed to libcontainer's init process.
 	LogLevel logrus.Level
+	// Nixfix overrides the spec's nixfix annotations for the check and
+	// repair of a Nix-built rootfs that runs before the container exists.
+	Nixfix NixfixFlags
 }
 
 // prepared is a container that exists in the root but whose init process
@@ -123,8 +126,12 @@ func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retE
 		return p, fmt.Errorf("%w: %s", ErrExist, opts.ID)
 	}
 
+	fix, err := r.fixRootfs(opts.ID, s, bundle, opts.Nixfix)
+	if err != nil {
+		return p, fmt.Errorf("container %s: %w", opts.ID, err)
+	}
 	m := &meta{Bundle: bundle, OCIVersion: s.Version, Annotations: s.Annotations, Process: s.Process}
-	config, err := r.convert(opts, s, bundle, m)
+	config, err := r.convert(opts, fix.withShellMount(s, r.stateDir(opts.ID)), bundle, m)
 	if err != nil {
 		return p, fmt.Errorf("container %s: %w", opts.ID, err)
 	}
@@ -136,6 +143,9 @@ func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retE
 		return p, fmt.Errorf("create container %s: %w", opts.ID, err)
 	}
 	p.lc, p.meta = lc, m
+	if err := fix.finish(r.stateDir(opts.ID)); err != nil {
+		return p, fmt.Errorf("container %s: %w", opts.ID, err)
+	}
 	if err := saveMeta(r.stateDir(opts.ID), m); err != nil {
 		return p, fmt.Errorf("container %s: %w", opts.ID, err)
 	}

@@ -20,6 +20,10 @@ var (
 	// ErrBundle: the bundle directory or its config.json is missing or
 	// unreadable.
 	ErrBundle = errors.New("invalid bundle")
+	// ErrNixfix: nixfix's strict policy refused the container's rootfs.
+	ErrNixfix = errors.New("nixfix left the rootfs unrepaired")
+	// ErrNoShell: no quilt-sh binary was found to mount into a container.
+	ErrNoShell = errors.New("no quilt-sh binary")
 )
 
 // StateError says which operation the container's status refused.

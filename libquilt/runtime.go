@@ -14,6 +14,7 @@ const DefaultRoot = "/run/quilt"
 type Runtime struct {
 	root    string
 	systemd bool
+	shell   string
 }
 
 // Options configure a Runtime.
@@ -23,6 +24,10 @@ type Options struct {
 	// SystemdCgroup places containers in systemd units (cgroupsPath
 	// "slice:prefix:name"); it needs a running systemd.
 	SystemdCgroup bool
+	// Shell is the quilt-sh binary that nixfix mounts into containers
+	// (a private copy of it). Empty: DefaultShellPath, else quilt-sh next
+	// to the running executable.
+	Shell string
 }
 
 // ErrNoSystemd is returned by New when the systemd cgroup driver is asked
@@ -41,7 +46,7 @@ func New(opts Options) (*Runtime, error) {
 			return nil, ErrNoSystemd
 		}
 	}
-	return &Runtime{root: root, systemd: opts.SystemdCgroup}, nil
+	return &Runtime{root: root, systemd: opts.SystemdCgroup, shell: opts.Shell}, nil
 }
 
 // Root returns the state directory.

@@ -16,7 +16,8 @@
 //	Run(rootfs, Options) *Report       check or repair; Report.ExitCode is R-9.2's
 //	BundleOptions, SpecOptions         options from a bundle or a loaded config
 //	Options.ApplyAnnotations           quilt.nixfix, quilt.shell, quilt.nixfix.policy
-//	ShellMount, InstallShell           the quilt-sh bind mount and its private copy
+//	ShellMount, MountPoint,            the quilt-sh bind mount, its mount point
+//	InstallShell                       and its private copy
 //	Undo, ReadInRootReport             reverse a repair
 //	Diagnose                           why a program cannot start (R-9.5, S-6)
 //	ParseStoreName, ParseStorePath,    parsers for untrusted input

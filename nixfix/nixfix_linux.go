@@ -62,8 +62,10 @@ func (rep *Report) fail(code, p string, err error, start time.Time) (*Report, er
 func (s *scan) run() {
 	repair := s.o.Mode == ModeRepair
 	s.loadStore()
-	s.walk()
-	s.rep.NixLike = s.storeHasPaths() || s.nixLinks || s.entrypointNix()
+	// Detection looks at a handful of directories only, so that a
+	// rootfs that is not Nix-like costs next to nothing; the full walk
+	// runs only on Nix-like ones.
+	s.rep.NixLike = s.storeHasPaths() || s.nixLinks() || s.entrypointNix()
 	if !s.rep.NixLike {
 		// no change, except that ShellAlways still provisions.
 		if repair && s.o.Shell == ShellAlways {
@@ -71,6 +73,7 @@ func (s *scan) run() {
 		}
 		return
 	}
+	s.walk()
 	s.storeFindings()
 	s.analyseLinks()
 	s.analyseExecs()

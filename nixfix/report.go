@@ -317,3 +317,11 @@ func (a *Action) describe() string {
 	}
 	return string(a.Op) + " " + a.Path
 }
+
+// FailedReport is the report of a run that could not start, e.g. because
+// the bundle's config.json is unreadable (result error, exit code 1).
+func FailedReport(mode Mode, code, path string, err error) *Report {
+	return &Report{Schema: Schema, Mode: mode, Result: ResultError, ExitCode: ExitError,
+		Findings: []*Finding{}, Actions: []*Action{}, Warnings: []string{},
+		Errors: []ReportError{{Code: code, Path: path, Message: err.Error()}}}
+}

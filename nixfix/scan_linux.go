@@ -3,6 +3,8 @@ package nixfix
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -20,9 +22,8 @@ type scan struct {
 	rep      *Report
 	deadline time.Time
 
-	store    storeInfo
-	links    []string // every symlink found by the walk
-	nixLinks bool     // R-1 (b)
+	store storeInfo
+	links []string // every symlink found by the walk
 
 	order     []*Finding
 	byKey     map[string]*Finding
@@ -162,7 +163,49 @@ func (s *scan) overBudget(name string, exceeded bool) bool {
 
 // detectDirs are the directories whose symlinks into /nix/store make a
 // rootfs Nix-like (R-1 b).
-var detectDirs = map[string]bool{"/": true, "/bin": true, "/sbin": true, "/usr/bin": true, "/usr/sbin": true, "/etc": true}
+var detectDirs = []string{"/", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/etc"}
+
+// nixLinks is R-1 (b): a symlink among the entries of detectDirs points
+// into /nix/store. Like the walk, it lists real directories only (a
+// directory link such as /bin -> /nix/store/... is an entry of /) and reads
+// link targets with readlinkat.
+func (s *scan) nixLinks() bool {
+	for _, d := range detectDirs {
+		if s.dirHasNixLink(d) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scan) dirHasNixLink(d string) bool {
+	dfd, err := s.r.openDir(d)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	if unix.Fstat(dfd, &st) != nil || st.Dev != s.r.dev {
+		return false
+	}
+	// getdents gives each entry's type, so only symlinks cost a syscall.
+	fd, err := unix.Openat(dfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(fd), d)
+	defer f.Close()
+	entries, _ := f.ReadDir(-1)
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		if t, err := readlinkat(dfd, e.Name()); err == nil && strings.HasPrefix(t, StoreDir+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // walk lists every directory entry of the rootfs with getdents and
 // fstatat(AT_SYMLINK_NOFOLLOW) only, without following directory links,
@@ -198,11 +241,6 @@ func (s *scan) walkDir(dirfd int, dir string, depth int) bool {
 		case unix.S_IFLNK:
 			s.links = append(s.links, p)
 			s.rep.Summary.Symlinks++
-			if detectDirs[dir] {
-				if t, err := readlinkat(dirfd, name); err == nil && strings.HasPrefix(t, StoreDir+"/") {
-					s.nixLinks = true
-				}
-			}
 		case unix.S_IFDIR:
 			if dir == "/" && (name == "proc" || name == "sys" || name == "dev") || st.Dev != s.r.dev {
 				continue

@@ -105,25 +105,13 @@ func (s ShellBinary) open() (*os.File, error) {
 
 // ShellMount returns the bind mount quilt appends to the container config
 // when the rootfs holds the /.quilt/bin/sh mount point (R-0.2, SEC-6 to
-// SEC-8). It checks, without following symlinks, that /.quilt and
-// /.quilt/bin are real directories and /.quilt/bin/sh a regular file, and
-// verifies the shell copy. It returns ErrNotProvisioned when there is no
-// mount point. The runtime still opens the target O_PATH|O_NOFOLLOW when
-// it mounts, as runc does for every mount.
+// SEC-8). It checks the mount point with MountPoint and verifies the shell
+// copy. It returns ErrNotProvisioned when there is no mount point. The
+// runtime still opens the target O_PATH|O_NOFOLLOW when it mounts, as runc
+// does for every mount.
 func ShellMount(rootfs string, sh ShellBinary) (specs.Mount, error) {
-	r, err := openRoot(rootfs)
-	if err != nil {
+	if err := MountPoint(rootfs); err != nil {
 		return specs.Mount{}, err
-	}
-	defer r.close()
-	st, err := r.lstat(shellPlaceholder)
-	switch {
-	case errors.Is(err, unix.ENOENT):
-		return specs.Mount{}, fmt.Errorf("rootfs %s: %w", rootfs, ErrNotProvisioned)
-	case err != nil:
-		return specs.Mount{}, fmt.Errorf("mount point %s: %w", shellPlaceholder, err)
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return specs.Mount{}, fmt.Errorf("mount point %s: not a regular file: %w", shellPlaceholder, ErrUnsafePath)
 	}
 	if err := sh.Verify(); err != nil {
 		return specs.Mount{}, err
@@ -134,4 +122,27 @@ func ShellMount(rootfs string, sh ShellBinary) (specs.Mount, error) {
 		Source:      sh.Path,
 		Options:     []string{"bind", "ro", "nosuid", "nodev"},
 	}, nil
+}
+
+// MountPoint checks, without following symlinks, that /.quilt and
+// /.quilt/bin are real directories and /.quilt/bin/sh a regular file
+// (SEC-6). It returns ErrNotProvisioned when there is no mount point, and
+// costs one openat2 and one fstatat, so that a runtime can ask before it
+// has the shell copy that ShellMount verifies.
+func MountPoint(rootfs string) error {
+	r, err := openRoot(rootfs)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	st, err := r.lstat(shellPlaceholder)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("rootfs %s: %w", rootfs, ErrNotProvisioned)
+	case err != nil:
+		return fmt.Errorf("mount point %s: %w", shellPlaceholder, err)
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return fmt.Errorf("mount point %s: not a regular file: %w", shellPlaceholder, ErrUnsafePath)
+	}
+	return nil
 }

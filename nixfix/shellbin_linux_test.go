@@ -75,6 +75,9 @@ func TestShellMount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "rootfs")
 			mkTree(t, root, tt.specs...)
+			if err := MountPoint(root); !errors.Is(err, tt.err) {
+				t.Errorf("MountPoint = %v, want %v", err, tt.err)
+			}
 			m, err := ShellMount(root, sh)
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("ShellMount = %v, want %v", err, tt.err)

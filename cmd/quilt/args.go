@@ -35,6 +35,7 @@ func newRuntime(cmd *cli.Command) (*libquilt.Runtime, error) {
 	return libquilt.New(libquilt.Options{
 		Root:          cmd.String("root"),
 		SystemdCgroup: cmd.Bool("systemd-cgroup"),
+		Shell:         cmd.String("quilt-sh"),
 	})
 }
 

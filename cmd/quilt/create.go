@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
 
 	"github.com/quilt-runtime/quilt/libquilt"
+	"github.com/quilt-runtime/quilt/nixfix"
 )
 
 // bundleFlags are the flags create and run share.
@@ -20,7 +22,34 @@ func bundleFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE instead of pivot_root (for a root on a ramdisk)"},
 		&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many extra file descriptors (from fd 3) to the container"},
+		&cli.StringFlag{Name: "nixfix", Usage: "check or repair a Nix-built rootfs first: off, check or repair (overrides annotation quilt.nixfix; default repair)"},
+		&cli.StringFlag{Name: "shell", Usage: "provide quilt-sh at /.quilt/bin/sh: never, auto or always (overrides annotation quilt.shell; default auto)"},
+		&cli.StringFlag{Name: "nixfix-policy", Usage: "nixfix policy items: substitute=same-name|none, shimShells, fhsLoader, strict (added to annotation quilt.nixfix.policy)"},
 	}
+}
+
+// nixfixFlags reads --nixfix, --shell and --nixfix-policy.
+func nixfixFlags(cmd *cli.Command) (libquilt.NixfixFlags, error) {
+	f := libquilt.NixfixFlags{Policy: cmd.String("nixfix-policy")}
+	if v := cmd.String("nixfix"); v != "" {
+		switch m := nixfix.Mode(v); m {
+		case nixfix.ModeOff, nixfix.ModeCheck, nixfix.ModeRepair:
+			f.Mode = m
+		default:
+			return f, fmt.Errorf("--nixfix %q: want off, check or repair", v)
+		}
+	}
+	if v := cmd.String("shell"); v != "" {
+		m, err := nixfix.ParseShellMode(v)
+		if err != nil {
+			return f, fmt.Errorf("--shell: %w", err)
+		}
+		f.Shell = m
+	}
+	if _, err := nixfix.ParsePolicy(f.Policy); err != nil {
+		return f, fmt.Errorf("--nixfix-policy: %w", err)
+	}
+	return f, nil
 }
 
 // createOptions reads the shared flags; it changes into the bundle.
@@ -30,6 +59,10 @@ func createOptions(cmd *cli.Command) (libquilt.CreateOptions, error) {
 		return libquilt.CreateOptions{}, err
 	}
 	if err := libquilt.ValidateID(id); err != nil {
+		return libquilt.CreateOptions{}, err
+	}
+	fix, err := nixfixFlags(cmd)
+	if err != nil {
 		return libquilt.CreateOptions{}, err
 	}
 	bundle, err := enterBundle(cmd)
@@ -49,6 +82,7 @@ func createOptions(cmd *cli.Command) (libquilt.CreateOptions, error) {
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,
 		LogLevel:      logrus.GetLevel(),
+		Nixfix:        fix,
 	}, nil
 }
 

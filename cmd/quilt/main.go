@@ -89,6 +89,7 @@ config.json and a root filesystem. Create a bundle's config.json with
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups with systemd (cgroupsPath \"slice:prefix:name\")"},
 			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary (checkpoint/restore)"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless cgroup handling: true, false or auto"},
+			&cli.StringFlag{Name: "quilt-sh", Sources: cli.EnvVars("QUILT_SH"), Usage: "quilt-sh binary that nixfix mounts into containers (default: " + libquilt.DefaultShellPath + ", else quilt-sh next to quilt)"},
 		},
 		Before:         setupLogging,
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
@@ -96,7 +97,7 @@ config.json and a root filesystem. Create a bundle's config.json with
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
 			killCommand, deleteCommand, listCommand, execCommand, psCommand,
 			pauseCommand, resumeCommand, updateCommand, eventsCommand, featuresCommand,
-			checkpointCommand, restoreCommand, unpackCommand,
+			checkpointCommand, restoreCommand, unpackCommand, nixfixCommand,
 		}, extraCommands...),
 		// An unknown command must fail, not print help and exit 0.
 		Action: func(_ context.Context, cmd *cli.Command) error {
