@@ -86,6 +86,10 @@ func setup(dir string) error {
 		if err := goBuild(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags", "-s -w", "-o", shellBin, "./cmd/quilt-sh"); err != nil {
 			return fmt.Errorf("build quilt-sh: %w", err)
 		}
+		// `quilt unpack` runs quilt-unpack, found next to quilt.
+		if err := goBuild(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-o", filepath.Join(dir, "quilt-unpack"), "./cmd/quilt-unpack"); err != nil {
+			return fmt.Errorf("build quilt-unpack: %w", err)
+		}
 	} else if runtimeBin, err = exec.LookPath(runtimeBin); err != nil {
 		return fmt.Errorf("QUILT_TEST_RUNTIME: %w", err)
 	}

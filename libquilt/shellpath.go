@@ -6,27 +6,39 @@ import (
 	"path/filepath"
 )
 
+// LibexecDir is where `make install` puts Quilt's helper binaries.
+const LibexecDir = "/usr/local/libexec/quilt"
+
 // DefaultShellPath is where `make install` puts quilt-sh, the static shell
 // that nixfix provides to containers.
-const DefaultShellPath = "/usr/local/libexec/quilt/quilt-sh"
+const DefaultShellPath = LibexecDir + "/quilt-sh"
+
+// LibexecBinary finds the helper binary name: in LibexecDir, else next to
+// the running executable (a build tree or a test's temp dir).
+func LibexecBinary(name string) (string, error) {
+	candidates := []string{filepath.Join(LibexecDir, name)}
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), name))
+	}
+	for _, p := range candidates {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not installed: not in %s nor next to quilt (make install)", name, LibexecDir)
+}
 
 // shellBinary returns the quilt-sh binary to copy into a container's state
-// directory: Options.Shell when set, else DefaultShellPath, else quilt-sh
-// next to the running executable (a build tree or a test's temp dir).
+// directory: Options.Shell when set, else the installed or adjacent one.
 func (r *Runtime) shellBinary() (string, error) {
 	if r.shell != "" {
 		return checkShell(r.shell)
 	}
-	candidates := []string{DefaultShellPath}
-	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "quilt-sh"))
+	p, err := LibexecBinary("quilt-sh")
+	if err != nil {
+		return "", fmt.Errorf("%w: %w (set --quilt-sh or QUILT_SH)", ErrNoShell, err)
 	}
-	for _, p := range candidates {
-		if p, err := checkShell(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%w: not at %s nor next to quilt (set --quilt-sh or QUILT_SH)", ErrNoShell, DefaultShellPath)
+	return p, nil
 }
 
 // checkShell accepts an existing regular file.

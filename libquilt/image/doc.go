@@ -3,7 +3,7 @@
 // Unpack reads an image from a path, its format told from its content:
 // an OCI image layout (a directory or a tar), a docker-save archive, or a
 // root filesystem tarball (tar, tar.gz, tar.xz, tar.zst). It writes
-// BUNDLE/config.json, made by spec.FromImage from the image configuration,
+// BUNDLE/config.json, made by imageconfig.FromImage from the image configuration,
 // and BUNDLE/rootfs, in one of two ways:
 //
 //   - From the store (the default, needs root): the layers are unpacked

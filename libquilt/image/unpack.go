@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/quilt-runtime/quilt/libquilt/image/layer"
-	"github.com/quilt-runtime/quilt/spec"
+	"github.com/quilt-runtime/quilt/spec/imageconfig"
 )
 
 // DefaultMaxSize is the default of Options.MaxSize: 64 GiB.
@@ -55,7 +55,7 @@ type Options struct {
 	// counts its size plus 512), against decompression bombs;
 	// DefaultMaxSize when 0.
 	MaxSize int64
-	// Entrypoint and Cmd override the image's, as in spec.ImageOptions:
+	// Entrypoint and Cmd override the image's, as in imageconfig.ImageOptions:
 	// nil keeps the image's, an empty Entrypoint clears it.
 	Entrypoint, Cmd []string
 }
@@ -156,7 +156,7 @@ func (b *bundle) writeConfig(src *source, o Options) error {
 	if err != nil {
 		return err
 	}
-	s, err := spec.FromImage(src.config, spec.ImageOptions{
+	s, err := imageconfig.FromImage(src.config, imageconfig.ImageOptions{
 		Entrypoint: o.Entrypoint, Cmd: o.Cmd, Passwd: passwd, Group: group,
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/quilt-runtime/quilt/spec"
+	"github.com/quilt-runtime/quilt/spec/imageconfig"
 )
 
 func readConfig(t testing.TB, bundle string) *specs.Spec {
@@ -95,7 +95,7 @@ func TestUnpackFormats(t *testing.T) {
 			if s.Process.Cwd != "/tmp" || !slices.Contains(s.Process.Env, "GREETING=hi") || !slices.Contains(s.Process.Env, "PATH=/bin") {
 				t.Errorf("cwd %q env %q", s.Process.Cwd, s.Process.Env)
 			}
-			if s.Annotations[spec.AnnotationStopSignal] != "SIGINT" || s.Annotations["org.example.fixture"] != "yes" {
+			if s.Annotations[imageconfig.AnnotationStopSignal] != "SIGINT" || s.Annotations["org.example.fixture"] != "yes" {
 				t.Errorf("annotations = %v", s.Annotations)
 			}
 		})
@@ -245,7 +245,7 @@ func TestUnpackUserInRoot(t *testing.T) {
 	img := mkImage(t, v1.Config{User: "app"}, layerTar(t, tdir("etc/"), tsym("etc/passwd", hostPasswd)))
 	src := ociDir(t, filepath.Join(dir, "l"), map[string]v1.Image{"": img})
 	_, err := Unpack(context.Background(), Options{Image: src, Bundle: filepath.Join(dir, "b"), Copy: true})
-	if !errors.Is(err, spec.ErrUnknownUser) {
+	if !errors.Is(err, imageconfig.ErrUnknownUser) {
 		t.Fatalf("err = %v, want the user unknown (the host's passwd must not be read)", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "b")); !os.IsNotExist(err) {

@@ -1,6 +1,8 @@
-package spec
+package imageconfig
 
 import (
+	"github.com/quilt-runtime/quilt/spec"
+
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -77,7 +79,7 @@ func TestFromImageEnvCwd(t *testing.T) {
 		t.Errorf("root readonly %v, terminal %v: want both false", s.Root.Readonly, s.Process.Terminal)
 	}
 	// The rest is the default configuration.
-	d := Default(Options{})
+	d := spec.Default(spec.Options{})
 	if !reflect.DeepEqual(s.Mounts, d.Mounts) || !reflect.DeepEqual(s.Linux, d.Linux) || s.Root.Path != "rootfs" {
 		t.Error("FromImage changed more than the image asks for")
 	}

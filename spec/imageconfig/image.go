@@ -1,6 +1,11 @@
-package spec
+// Package imageconfig turns an OCI image configuration into a runtime
+// configuration (config.json) on top of spec.Default. It is pure: the image
+// files it needs (/etc/passwd, /etc/group) are read by the caller.
+package imageconfig
 
 import (
+	"github.com/quilt-runtime/quilt/spec"
+
 	"path"
 	"slices"
 	"strings"
@@ -40,7 +45,7 @@ type ImageOptions struct {
 }
 
 // FromImage returns the runtime configuration of a container of the image
-// whose configuration is img: Default(Options{}) with a writable root and
+// whose configuration is img: spec.Default(spec.Options{}) with a writable root and
 // the process, environment, user and annotations the image asks for,
 // following the image spec's conversion rules:
 //
@@ -54,7 +59,7 @@ type ImageOptions struct {
 //   - annotations hold the platform, author, creation time, stop signal
 //     and exposed ports, overridden by the image's labels.
 func FromImage(img ocispec.Image, o ImageOptions) (*specs.Spec, error) {
-	s := Default(Options{})
+	s := spec.Default(spec.Options{})
 	s.Root.Readonly = false
 	c := img.Config
 
