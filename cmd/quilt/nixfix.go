@@ -24,11 +24,18 @@ same-name store aliases and the /.quilt/bin/sh mount point for quilt-sh;
 --check changes nothing; --undo reverses the last repair. With --bundle, the
 process and the quilt.nixfix annotations of config.json are used. Prints a
 summary on stderr. Exit status: 0 ok, partial or skipped; 1 error; 2 strict
-policy and a partial result; 3 --check found a warning or an error.`,
+policy and a partial result; 3 --check found a warning or an error.
+
+--hook runs nixfix as an OCI createRuntime (or prestart) hook of runc or
+crun: it reads the container state on stdin, repairs the rootfs of its
+bundle, copies quilt-sh to /.quilt/bin/sh (a hook cannot add a mount) and
+writes the report to BUNDLE/nixfix.json. It fails, and with it the create,
+only when the strict policy leaves the repair partial (exit 2).`,
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "check", Usage: "report only, write nothing"},
 		&cli.BoolFlag{Name: "repair", Usage: "repair what can be repaired"},
 		&cli.BoolFlag{Name: "undo", Usage: "reverse the repair recorded in ROOTFS/.quilt/nixfix.json"},
+		&cli.BoolFlag{Name: "hook", Usage: "run as an OCI createRuntime hook: container state on stdin, quilt-sh installed by copy"},
 		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "bundle directory: rootfs, process and annotations from its config.json"},
 		&cli.StringFlag{Name: "report", Usage: "write the JSON report to this file"},
 		&cli.StringFlag{Name: "shell", Usage: "provide the quilt-sh mount point: never, auto or always (overrides quilt.shell)"},
@@ -36,6 +43,9 @@ policy and a partial result; 3 --check found a warning or an error.`,
 		&cli.BoolFlag{Name: "strict", Usage: "exit 2 if the repair leaves warnings or errors unresolved"},
 	},
 	Action: func(_ context.Context, cmd *cli.Command) error {
+		if cmd.Bool("hook") {
+			return nixfixHook(cmd, os.Stdin)
+		}
 		mode, err := nixfixMode(cmd)
 		if err != nil {
 			return err
@@ -48,22 +58,31 @@ policy and a partial result; 3 --check found a warning or an error.`,
 			return nixfixUndo(cmd, rootfs)
 		}
 		o.Mode = mode
-		flags := map[string]string{}
-		if v := cmd.String("shell"); v != "" {
-			flags[nixfix.AnnotationShell] = v
-		}
-		if v := cmd.String("policy"); v != "" {
-			flags[nixfix.AnnotationPolicy] = v
-		}
-		if err := o.ApplyAnnotations(flags); err != nil {
+		if err := applyNixfixFlags(cmd, &o); err != nil {
 			return err
-		}
-		if cmd.Bool("strict") {
-			o.Policy.Strict = true
 		}
 		rep, _ := nixfix.Run(rootfs, o)
 		return writeNixfixReport(cmd, rep)
 	},
+}
+
+// applyNixfixFlags applies --shell, --policy and --strict over the
+// annotations.
+func applyNixfixFlags(cmd *cli.Command, o *nixfix.Options) error {
+	flags := map[string]string{}
+	if v := cmd.String("shell"); v != "" {
+		flags[nixfix.AnnotationShell] = v
+	}
+	if v := cmd.String("policy"); v != "" {
+		flags[nixfix.AnnotationPolicy] = v
+	}
+	if err := o.ApplyAnnotations(flags); err != nil {
+		return err
+	}
+	if cmd.Bool("strict") {
+		o.Policy.Strict = true
+	}
+	return nil
 }
 
 // nixfixMode reads the one of --check, --repair and --undo that was given.
