@@ -41,7 +41,7 @@ integration: ## integration tests: real containers (root)
 
 .PHONY: integration-clients
 integration-clients: ## containerd, Docker, podman and CRI driving quilt (root)
-	$(GO) test -tags "$(TAGS)" -count=1 -timeout 40m ./integration/clients/
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 15m ./integration/clients/
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -96,7 +96,7 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 		return c.signalAll(sig)
 	}
 	if err := c.lc.Signal(sig); err != nil {
-		if errors.Is(err, libcontainer.ErrNotRunning) {
+		if gone(err) {
 			return &StateError{ID: id, Op: "kill", Status: Stopped, Want: "it has no process to signal"}
 		}
 		return fmt.Errorf("kill container %s: %w", id, err)
@@ -116,10 +116,17 @@ func (c *container) signalAll(sig unix.Signal) error {
 			return fmt.Errorf("kill container %s: pid %d: %w", c.id, pid, err)
 		}
 	}
-	if err := c.lc.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+	// init was among the pids; its parent (a shim) may have reaped it
+	// already, which is no error.
+	if err := c.lc.Signal(sig); err != nil && !gone(err) {
 		return fmt.Errorf("kill container %s: %w", c.id, err)
 	}
 	return nil
+}
+
+// gone reports whether a signal failed because the process had exited.
+func gone(err error) bool {
+	return errors.Is(err, libcontainer.ErrNotRunning) || errors.Is(err, os.ErrProcessDone) || errors.Is(err, unix.ESRCH)
 }
 
 // Delete removes a stopped container: its cgroup, its state, and then runs

@@ -283,15 +283,20 @@ func openPTY() (master, slave *os.File, err error) {
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	timeout = limit(t, timeout)
+	if ok, seen := poll(timeout, cond); !ok {
+		t.Fatalf("%s: not after %v; last seen: %s", what, timeout, seen)
+	}
+}
+
+// poll calls cond until it holds or timeout passes, and returns the last
+// result.
+func poll(timeout time.Duration, cond func() (bool, string)) (bool, string) {
 	deadline := time.Now().Add(timeout)
 	delay := 50 * time.Millisecond
 	for {
 		done, seen := cond()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v; last seen: %s", what, timeout, seen)
+		if done || time.Now().After(deadline) {
+			return done, seen
 		}
 		time.Sleep(delay)
 		if delay < 500*time.Millisecond {

@@ -129,15 +129,23 @@ func (c *containerdClient) runDetached(t *testing.T, opts []string, id string, c
 	return c.waitStatus(t, id, "RUNNING")
 }
 
-// remove kills a task, deletes it and its container.
+// remove kills a task, deletes it and its container; it only reports
+// errors, so that a failed subtest can defer it.
 func (c *containerdClient) remove(t *testing.T, id string) {
 	t.Helper()
 	if _, st := c.task(t, id); st != "" && st != "STOPPED" {
-		c.ctr.ok(t, "task", "kill", "-s", "SIGKILL", id)
-		c.waitStatus(t, id, "STOPPED")
+		c.ctr.run(t, "task", "kill", "-s", "SIGKILL", id)
+		if ok, seen := poll(limit(t, waitTimeout), func() (bool, string) {
+			_, st := c.task(t, id)
+			return st == "STOPPED" || st == "", "status " + st
+		}); !ok {
+			t.Errorf("task %s did not stop after SIGKILL: %s", id, seen)
+		}
 	}
 	c.ctr.run(t, "task", "delete", id)
-	c.ctr.ok(t, "container", "delete", id)
+	if r := c.ctr.run(t, "container", "delete", id); r.code != 0 {
+		t.Errorf("%v", r)
+	}
 }
 
 func TestContainerd(t *testing.T) {
@@ -246,6 +254,7 @@ func TestContainerd(t *testing.T) {
 
 	t.Run("kill-all", func(t *testing.T) {
 		pid := c.runDetached(t, nil, "qc-all", "sh", "-c", "sleep 1000 & sleep 1000 & wait")
+		defer c.remove(t, "qc-all")
 		var pids []string
 		waitFor(t, waitTimeout, "three processes", func() (bool, string) {
 			out := c.ctr.run(t, "task", "ps", "qc-all").stdout
@@ -254,7 +263,7 @@ func TestContainerd(t *testing.T) {
 		})
 		c.ctr.ok(t, "task", "kill", "-a", "-s", "SIGKILL", "qc-all")
 		c.waitStatus(t, "qc-all", "STOPPED")
-		c.remove(t, "qc-all")
+		c.ctr.ok(t, "task", "delete", "qc-all")
 		for _, p := range pids {
 			if n, _ := strconv.Atoi(p); alive(n) {
 				t.Errorf("process %d (init %d) survived kill --all", n, pid)

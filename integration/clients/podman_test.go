@@ -40,6 +40,8 @@ events_logfile_path = %q
 tmp_dir = %q
 volume_path = %q
 
+runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "quilt"]
+
 [engine.runtimes]
 quilt = [%q]
 

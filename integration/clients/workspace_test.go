@@ -3,6 +3,7 @@ package clients
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,9 @@ func newWorkspace(t *testing.T, c clientEnv) *workspace {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(fileTail(w.callLog, 40))
+			for _, l := range runtimeLogs(w.dir) {
+				t.Log(fileTail(l, 10))
+			}
 		}
 		if err := c.purge(); err != nil {
 			t.Errorf("cleanup: %v", err)
@@ -162,6 +166,21 @@ func (w *workspace) checkNoLeftovers(t *testing.T, allowed func(cgroup string) b
 		}
 		return true, ""
 	})
+}
+
+// runtimeLogs lists the non-empty log.json files (the runtime's --log of
+// the containerd shim) that are left in dir, for a failed test.
+func runtimeLogs(dir string) []string {
+	var logs []string
+	_ = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() && e.Name() == "log.json" {
+			if fi, err := e.Info(); err == nil && fi.Size() > 0 {
+				logs = append(logs, p)
+			}
+		}
+		return nil
+	})
+	return logs
 }
 
 // privateRoots lists the runtime roots of the calls that are in dir.
