@@ -390,3 +390,26 @@ func TestNixfixPlainImage(t *testing.T) {
 		t.Errorf("check of a plain rootfs: %v", r)
 	}
 }
+
+// TestNixfixDiagnosis: a program that exists in the rootfs but cannot be
+// executed (a link into a store path missing from the image) fails create
+// with the reason, not a bare "no such file or directory".
+func TestNixfixDiagnosis(t *testing.T) {
+	quiltOnly(t, "has no nixfix")
+	h := newHarness(t)
+	img := newNixImage()
+	b := h.bundle([]string{"/bin/ls"})
+	img.build(t, filepath.Join(b.Dir, "rootfs"))
+	id := h.id()
+	r := h.create(b, id, "--nixfix", "off")
+	wantError(t, r, "/bin/ls", "missing in the container", "quilt nixfix --check")
+	if !strings.Contains(r.stderr, img.missing) {
+		t.Fatalf("the diagnosis does not name the missing store path %s: %q", img.missing, r.stderr)
+	}
+	// A program that does not exist at all keeps the plain error.
+	b2 := h.bundle([]string{"/bin/nosuchprogram"})
+	r = h.create(b2, h.id())
+	if r.code == 0 || strings.Contains(r.stderr, "quilt nixfix") {
+		t.Fatalf("create of a missing program: %v", r)
+	}
+}

@@ -75,7 +75,7 @@ func (r *Runtime) Create(opts CreateOptions) error {
 	defer p.closeAll()
 	if err := p.start(); err != nil {
 		p.destroy()
-		return fmt.Errorf("create container %s: %w", opts.ID, err)
+		return fmt.Errorf("create container %s: %w", opts.ID, p.diagnose(err))
 	}
 	if err := writePidFile(opts.PidFile, p.proc); err != nil {
 		p.kill()
@@ -376,6 +376,15 @@ func (p *prepared) applyAddressLimit() error {
 		return fmt.Errorf("process.rlimits: RLIMIT_AS: %w", err)
 	}
 	return nil
+}
+
+// diagnose explains a failure to execute the container's program.
+func (p *prepared) diagnose(err error) error {
+	args := p.spec.Process.Args
+	if len(args) == 0 {
+		return err
+	}
+	return diagnoseExec(err, p.lc.Config().Rootfs, args[0], p.spec.Process.Env)
 }
 
 // kill stops a started init process that will not be used.

@@ -152,6 +152,7 @@ func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 		proc.PidfdSocket = sock
 	}
 	if err := c.lc.Run(proc); err != nil {
+		err = diagnoseExec(err, c.lc.Config().Rootfs, opts.Process.Args[0], opts.Process.Env)
 		return -1, execError(opts.ID, opts.Process.Args[0], err)
 	}
 	if tty != nil {

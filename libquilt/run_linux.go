@@ -59,6 +59,7 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 		}
 	} else {
 		if err := p.start(); err != nil {
+			err = p.diagnose(err)
 			p.destroy()
 			return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
 		}
