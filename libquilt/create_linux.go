@@ -63,6 +63,8 @@ type prepared struct {
 	spec         *specs.Spec
 	lock         *containerLock
 	closers      []io.Closer
+	// tty is the caller's terminal wired to a foreground container.
+	tty *hostTTY
 }
 
 // Create creates a container and leaves its init process waiting for Start.
@@ -159,21 +161,9 @@ func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retE
 	if err := addPreservedFDs(proc, opts.PreserveFDs); err != nil {
 		return p, fmt.Errorf("container %s: %w", opts.ID, err)
 	}
-	if s.Process.Terminal && opts.ConsoleSocket != "" {
-		sock, err := dialSocket("console socket", opts.ConsoleSocket)
-		if err != nil {
-			return p, err
-		}
-		p.closers = append(p.closers, sock)
-		proc.ConsoleSocket = sock
-	}
-	if opts.PidfdSocket != "" {
-		sock, err := dialSocket("pidfd socket", opts.PidfdSocket)
-		if err != nil {
-			return p, err
-		}
-		p.closers = append(p.closers, sock)
-		proc.PidfdSocket = sock
+	p.tty, p.closers, err = attachIO(proc, s.Process.Terminal, detached, opts.ConsoleSocket, opts.PidfdSocket)
+	if err != nil {
+		return p, err
 	}
 	p.proc = proc
 	return p, nil
@@ -401,9 +391,15 @@ func (p *prepared) destroy() {
 	p.lock.unlock(true)
 }
 
+// closeAll closes the sockets given to the process and, once its output
+// has drained, the terminal wiring.
 func (p *prepared) closeAll() {
 	for _, c := range p.closers {
 		_ = c.Close()
 	}
 	p.closers = nil
+	if p.tty != nil {
+		p.tty.close()
+		p.tty = nil
+	}
 }

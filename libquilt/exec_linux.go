@@ -100,11 +100,9 @@ func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 
 	var sigc chan os.Signal
 	if !opts.Detach {
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			return -1, fmt.Errorf("become child subreaper: %w", err)
+		if sigc, err = catchSignals(); err != nil {
+			return -1, err
 		}
-		sigc = make(chan os.Signal, 128)
-		signal.Notify(sigc)
 		defer signal.Stop(sigc)
 	}
 	proc, err := newProcess(opts.Process, opts.LogLevel)
@@ -120,37 +118,18 @@ func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 			return -1, err
 		}
 	}
-	var closers []io.Closer
+	tty, closers, err := attachIO(proc, opts.Process.Terminal, opts.Detach, opts.ConsoleSocket, opts.PidfdSocket)
+	if err != nil {
+		return -1, err
+	}
 	defer func() {
 		for _, cl := range closers {
 			cl.Close()
 		}
+		if tty != nil {
+			tty.close()
+		}
 	}()
-	var tty *hostTTY
-	switch {
-	case opts.Process.Terminal && opts.Detach:
-		sock, err := dialSocket("console socket", opts.ConsoleSocket)
-		if err != nil {
-			return -1, err
-		}
-		closers = append(closers, sock)
-		proc.ConsoleSocket = sock
-	case opts.Process.Terminal:
-		if tty, err = newHostTTY(); err != nil {
-			return -1, err
-		}
-		defer tty.close()
-		proc.ConsoleSocket = tty.child
-		proc.Stdin, proc.Stdout, proc.Stderr = nil, nil, nil
-	}
-	if opts.PidfdSocket != "" {
-		sock, err := dialSocket("pidfd socket", opts.PidfdSocket)
-		if err != nil {
-			return -1, err
-		}
-		closers = append(closers, sock)
-		proc.PidfdSocket = sock
-	}
 	if err := c.lc.Run(proc); err != nil {
 		err = diagnoseExec(err, c.lc.Config().Rootfs, opts.Process.Args[0], opts.Process.Env)
 		return -1, execError(opts.ID, opts.Process.Args[0], err)

@@ -28,13 +28,10 @@ type RunOptions struct {
 func (r *Runtime) Run(opts RunOptions) (int, error) {
 	var sigc chan os.Signal
 	if !opts.Detach {
-		// Become the reaper of the container's init: libcontainer starts
-		// it through intermediate processes that exit.
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			return -1, fmt.Errorf("become child subreaper: %w", err)
+		var err error
+		if sigc, err = catchSignals(); err != nil {
+			return -1, err
 		}
-		sigc = make(chan os.Signal, 128)
-		signal.Notify(sigc)
 		defer signal.Stop(sigc)
 	}
 	p, err := r.prepare(&opts.CreateOptions, opts.Detach)
@@ -42,16 +39,7 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 		return -1, err
 	}
 	defer p.closeAll()
-	var tty *hostTTY
-	if p.spec.Process.Terminal && !opts.Detach {
-		if tty, err = newHostTTY(); err != nil {
-			p.destroy()
-			return -1, err
-		}
-		defer tty.close()
-		p.proc.ConsoleSocket = tty.child
-		p.proc.Stdin, p.proc.Stdout, p.proc.Stderr = nil, nil, nil
-	}
+	tty := p.tty
 	if opts.Restore != nil {
 		if err := p.restore(opts.Restore); err != nil {
 			p.destroy()

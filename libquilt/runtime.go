@@ -49,9 +49,6 @@ func New(opts Options) (*Runtime, error) {
 	return &Runtime{root: root, systemd: opts.SystemdCgroup, shell: opts.Shell}, nil
 }
 
-// Root returns the state directory.
-func (r *Runtime) Root() string { return r.root }
-
 func (r *Runtime) ensureRoot() error {
 	if err := os.MkdirAll(r.root, 0o700); err != nil {
 		return fmt.Errorf("state root: %w", err)

@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"runtime"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
+	"os"
 )
 
 // logToFile is set when --log names a file: errors then go there too, for
@@ -37,7 +34,3 @@ func setupLogging(ctx context.Context, cmd *cli.Command) (context.Context, error
 	}
 	return ctx, nil
 }
-
-func specVersion() string { return specs.Version }
-
-func goVersion() string { return runtime.Version() }

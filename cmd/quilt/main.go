@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
@@ -113,8 +116,8 @@ func printVersion(cmd *cli.Command) {
 	w := cmd.Root().Writer
 	fmt.Fprintf(w, "quilt version %s\n", cmd.Root().Version)
 	fmt.Fprintf(w, "commit: %s\n", commit)
-	fmt.Fprintf(w, "spec: %s\n", specVersion())
-	fmt.Fprintf(w, "go: %s\n", goVersion())
+	fmt.Fprintf(w, "spec: %s\n", specs.Version)
+	fmt.Fprintf(w, "go: %s\n", runtime.Version())
 	if major, minor, micro := libquilt.SeccompVersion(); major+minor+micro > 0 {
 		fmt.Fprintf(w, "libseccomp: %d.%d.%d\n", major, minor, micro)
 	}
