@@ -1,9 +1,7 @@
 package integration
 
 import (
-	"context"
 	"crypto/rand"
-	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -13,7 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/quilt-runtime/quilt/integration/internal/testbuild"
 )
 
 // The environment the tests share, set once by TestMain.
@@ -67,27 +66,24 @@ func testMain(m *testing.M) int {
 // setup builds (or finds) the runtime and testinit into dir and checks the
 // host's busybox.
 func setup(dir string) error {
-	root, err := moduleRoot()
+	root, err := testbuild.ModuleRoot()
 	if err != nil {
 		return err
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = "/usr/local/go/bin/go"
-	}
+	goBin := testbuild.GoCommand()
 	runtimeBin = os.Getenv("QUILT_TEST_RUNTIME")
 	if runtimeBin == "" {
 		runtimeBin = filepath.Join(dir, "quilt")
-		if err := goBuild(root, goBin, nil, "-tags", "seccomp", "-o", runtimeBin, "./cmd/quilt"); err != nil {
+		if err := testbuild.Build(root, goBin, nil, "-tags", "seccomp", "-o", runtimeBin, "./cmd/quilt"); err != nil {
 			return fmt.Errorf("build quilt: %w", err)
 		}
 		// quilt finds quilt-sh next to itself when it is not installed.
 		shellBin := filepath.Join(dir, "quilt-sh")
-		if err := goBuild(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags", "-s -w", "-o", shellBin, "./cmd/quilt-sh"); err != nil {
+		if err := testbuild.Build(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags", "-s -w", "-o", shellBin, "./cmd/quilt-sh"); err != nil {
 			return fmt.Errorf("build quilt-sh: %w", err)
 		}
 		// `quilt unpack` runs quilt-unpack, found next to quilt.
-		if err := goBuild(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-o", filepath.Join(dir, "quilt-unpack"), "./cmd/quilt-unpack"); err != nil {
+		if err := testbuild.Build(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-o", filepath.Join(dir, "quilt-unpack"), "./cmd/quilt-unpack"); err != nil {
 			return fmt.Errorf("build quilt-unpack: %w", err)
 		}
 	} else if runtimeBin, err = exec.LookPath(runtimeBin); err != nil {
@@ -96,13 +92,13 @@ func setup(dir string) error {
 	isRunc = filepath.Base(runtimeBin) == "runc"
 
 	testinitBin = filepath.Join(dir, "testinit")
-	if err := goBuild(root, goBin, []string{"CGO_ENABLED=0"}, "-o", testinitBin, "./integration/testinit"); err != nil {
+	if err := testbuild.Build(root, goBin, []string{"CGO_ENABLED=0"}, "-o", testinitBin, "./integration/testinit"); err != nil {
 		return fmt.Errorf("build testinit: %w", err)
 	}
 	if busyboxBin, err = exec.LookPath("busybox"); err != nil {
 		return fmt.Errorf("busybox: %w (install Debian's busybox-static)", err)
 	}
-	if err := checkStatic(busyboxBin); err != nil {
+	if err := testbuild.CheckStatic(busyboxBin); err != nil {
 		return err
 	}
 	out, err := exec.Command(busyboxBin, "--list").Output()
@@ -111,46 +107,6 @@ func setup(dir string) error {
 	}
 	applets = strings.Fields(string(out))
 	cgroupParent = "/quilt-it-" + randomHex(4)
-	return nil
-}
-
-// moduleRoot is the directory holding this module's go.mod.
-func moduleRoot() (string, error) {
-	d, err := filepath.Abs("..")
-	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(filepath.Join(d, "go.mod")); err != nil {
-		return "", fmt.Errorf("module root: %w", err)
-	}
-	return d, nil
-}
-
-func goBuild(dir, goBin string, env []string, args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, append([]string{"build"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%w\n%s", err, out)
-	}
-	return nil
-}
-
-// checkStatic refuses a dynamically linked busybox, which cannot run in a
-// rootfs that has no libc.
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("busybox %s: %w", path, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("busybox %s is dynamically linked (install Debian's busybox-static)", path)
-		}
-	}
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quilt-runtime/quilt/integration/internal/testbuild"
 )
 
 // The CRI tests' CNI network: a bridge without a gateway address or
@@ -128,7 +130,7 @@ func crictlBinary(t *testing.T) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goCommand(), "install", "sigs.k8s.io/cri-tools/cmd/crictl@"+crictlVersion)
+	cmd := exec.CommandContext(ctx, testbuild.GoCommand(), "install", "sigs.k8s.io/cri-tools/cmd/crictl@"+crictlVersion)
 	cmd.Dir = os.TempDir() // outside this module
 	cmd.Env = append(os.Environ(), "GOBIN="+crictlCache, "GOWORK=off", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -1,8 +1,6 @@
 package clients
 
 import (
-	"context"
-	"debug/elf"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/quilt-runtime/quilt/integration/internal/testbuild"
 )
 
 // suite is the environment the client tests share, set once by TestMain.
@@ -117,11 +117,11 @@ func lockRun() (func(), error) {
 // setup builds (or finds) the runtime and the pause program into dir, and
 // writes the images.
 func setup(dir string) error {
-	root, err := moduleRoot()
+	root, err := testbuild.ModuleRoot()
 	if err != nil {
 		return err
 	}
-	goBin := goCommand()
+	goBin := testbuild.GoCommand()
 	if rt := os.Getenv("QUILT_TEST_RUNTIME"); rt != "" {
 		if suite.runtime, err = exec.LookPath(rt); err != nil {
 			return fmt.Errorf("QUILT_TEST_RUNTIME: %w", err)
@@ -135,19 +135,19 @@ func setup(dir string) error {
 		}
 	} else {
 		suite.runtime = filepath.Join(dir, "quilt")
-		if err := goBuild(root, goBin, nil, "-tags", "seccomp", "-o", suite.runtime, "./cmd/quilt"); err != nil {
+		if err := testbuild.Build(root, goBin, nil, "-tags", "seccomp", "-o", suite.runtime, "./cmd/quilt"); err != nil {
 			return fmt.Errorf("build quilt: %w", err)
 		}
 	}
 	pause := filepath.Join(dir, "pause")
-	if err := goBuild(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-o", pause, "./integration/clients/pause"); err != nil {
+	if err := testbuild.Build(root, goBin, []string{"CGO_ENABLED=0"}, "-trimpath", "-o", pause, "./integration/clients/pause"); err != nil {
 		return fmt.Errorf("build pause: %w", err)
 	}
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
 		return fmt.Errorf("busybox: %w (install Debian's busybox-static)", err)
 	}
-	if err := checkStatic(busybox); err != nil {
+	if err := testbuild.CheckStatic(busybox); err != nil {
 		return err
 	}
 	suite.busyboxImage = filepath.Join(dir, "busybox.tar")
@@ -189,59 +189,4 @@ func needBinaries(t *testing.T, names ...string) map[string]string {
 		paths[n] = p
 	}
 	return paths
-}
-
-// moduleRoot is the nearest directory above the working directory that
-// holds a go.mod.
-func moduleRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", errors.New("module root: no go.mod above the working directory")
-		}
-		d = parent
-	}
-}
-
-// goCommand is the go command on PATH, or the one of the usual tarball.
-func goCommand() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
-}
-
-func goBuild(dir, goBin string, env []string, args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, append([]string{"build"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%w\n%s", err, out)
-	}
-	return nil
-}
-
-// checkStatic refuses a dynamically linked busybox, which cannot run in an
-// image that has no libc.
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("busybox %s: %w", path, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("busybox %s is dynamically linked (install Debian's busybox-static)", path)
-		}
-	}
-	return nil
 }
