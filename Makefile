@@ -43,6 +43,20 @@ integration: ## integration tests: real containers (root)
 integration-clients: ## containerd, Docker, podman and CRI driving quilt (root)
 	$(GO) test -tags "$(TAGS)" -count=1 -timeout 15m ./integration/clients/
 
+PROTOS := api/quilt/v1/quilt.proto
+
+.PHONY: proto
+proto: ## regenerate api/ Go code from the .proto files (protoc + plugins pinned in go.mod)
+	$(GO) build -o $(BIN)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+	$(GO) build -o $(BIN)/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	PATH="$(CURDIR)/$(BIN):$$PATH" protoc -I . -I /usr/include \
+		--go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative $(PROTOS)
+
+.PHONY: proto-check
+proto-check: proto ## fail when the committed api/ code is not what `make proto` makes
+	@git diff --exit-code -- api/ || { echo "api/: generated code is stale, run make proto and commit"; exit 1; }
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
