@@ -40,6 +40,10 @@ type CreateOptions struct {
 	// PreserveFDs passes this many extra descriptors, from fd 3 on, to
 	// the container process.
 	PreserveFDs int
+	// ExtraFiles are passed to the container process after the preserved
+	// descriptors (from fd 3 + PreserveFDs on), for callers that hold the
+	// files themselves (quiltd).
+	ExtraFiles []*os.File
 	// Stdin, Stdout and Stderr become the container process's stdio. An
 	// *os.File is handed over as it is.
 	Stdin  io.Reader
@@ -161,6 +165,7 @@ func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retE
 	if err := addPreservedFDs(proc, opts.PreserveFDs); err != nil {
 		return p, fmt.Errorf("container %s: %w", opts.ID, err)
 	}
+	proc.ExtraFiles = append(proc.ExtraFiles, opts.ExtraFiles...)
 	p.tty, p.closers, err = attachIO(proc, s.Process.Terminal, detached, opts.ConsoleSocket, opts.PidfdSocket)
 	if err != nil {
 		return p, err

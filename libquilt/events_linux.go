@@ -54,6 +54,19 @@ func (c *container) stats() (*Stats, error) {
 
 // oomKills reads how many processes the kernel OOM-killed in the
 // container's memory cgroup: memory.oom_control (v1) or memory.events (v2).
+// OOMKills returns how many processes of the container the kernel has
+// OOM-killed. It works in every state while the container exists, a stopped
+// one included (its cgroup stays until delete); ok is false when the
+// cgroup has no such counter.
+func (r *Runtime) OOMKills(id string) (n uint64, ok bool, err error) {
+	c, err := r.load(id)
+	if err != nil {
+		return 0, false, err
+	}
+	n, ok = c.oomKills()
+	return n, ok, nil
+}
+
 func (c *container) oomKills() (uint64, bool) {
 	st, err := c.lc.State()
 	if err != nil {

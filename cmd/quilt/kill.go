@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v3"
-	"golang.org/x/sys/unix"
+
+	"github.com/quilt-runtime/quilt/libquilt"
 )
 
 var killCommand = &cli.Command{
@@ -28,7 +26,7 @@ A created container can be signalled; a stopped one cannot.`,
 		if name == "" {
 			name = "SIGTERM"
 		}
-		sig, err := parseSignal(name)
+		sig, err := libquilt.ParseSignal(name)
 		if err != nil {
 			return err
 		}
@@ -38,22 +36,4 @@ A created container can be signalled; a stopped one cannot.`,
 		}
 		return rt.Kill(id, sig, cmd.Bool("all"))
 	},
-}
-
-// parseSignal accepts "15", "TERM", "SIGTERM" and "sigterm".
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("signal %d is out of range (1-64)", n)
-		}
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("unknown signal %q", s)
 }

@@ -128,3 +128,10 @@ func memberOf(group []byte, name string, primary uint32) []uint32 {
 	slices.Sort(ids)
 	return slices.Compact(ids)
 }
+
+// ResolveUser turns "user[:group]" into a process user as FromImage does
+// for an image's User, names looked up in passwd and group (the contents
+// of the image's /etc/passwd and /etc/group, nil when it has none).
+func ResolveUser(spec string, passwd, group []byte) (specs.User, error) {
+	return resolveUser(spec, passwd, group)
+}

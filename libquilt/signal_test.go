@@ -1,4 +1,4 @@
-package main
+package libquilt
 
 import (
 	"testing"
@@ -17,9 +17,9 @@ func TestParseSignal(t *testing.T) {
 		{"FOO", 0, false}, {"0", 0, false}, {"-1", 0, false}, {"65", 0, false}, {"", 0, false},
 	}
 	for _, tc := range tests {
-		got, err := parseSignal(tc.in)
+		got, err := ParseSignal(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("parseSignal(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
+			t.Errorf("ParseSignal(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
 	}
 }
