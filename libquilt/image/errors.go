@@ -2,6 +2,8 @@ package image
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 
 	"github.com/quilt-runtime/quilt/libquilt/image/layer"
 )
@@ -35,6 +37,12 @@ var (
 	// ErrInvalidPath is returned for a store or bundle path that an
 	// overlay mount cannot name (holding ':' or ',').
 	ErrInvalidPath = errors.New("invalid path")
+	// ErrNotExist is returned for an image id the store holds no record
+	// of. It wraps fs.ErrNotExist.
+	ErrNotExist = fmt.Errorf("image not in store: %w", fs.ErrNotExist)
+	// ErrInvalidID is returned for an image id that is neither
+	// "sha256:<64 hex digits>" nor the 64 hex digits alone.
+	ErrInvalidID = errors.New("invalid image id")
 	// ErrTooLarge is returned when the image goes over Options.MaxSize.
 	ErrTooLarge = layer.ErrTooLarge
 )

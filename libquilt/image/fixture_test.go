@@ -186,6 +186,42 @@ func dockerSave(t testing.TB, p string, images map[string]v1.Image) string {
 	return p
 }
 
+// formatImages writes img in every format Unpack reads, and a rootfs
+// tarball of the uncompressed layer base in every compression, into dir,
+// each named so that the name could not tell the format. It returns their
+// paths by what they are: "OCI layout directory", "OCI layout tar",
+// "docker-save", "... .gz", "rootfs tar zst" etc. The xz tarball holds
+// only the small files of base's shape (Go's xz encoder is slow).
+func formatImages(t testing.TB, dir string, img v1.Image, base []byte) map[string]string {
+	t.Helper()
+	layoutDir := ociDir(t, filepath.Join(dir, "layout"), map[string]v1.Image{"latest": img})
+	ociTar := tarDir(t, layoutDir, filepath.Join(dir, "oci.bin"))
+	docker := dockerSave(t, filepath.Join(dir, "docker.bin"), map[string]v1.Image{"quilt.test/busybox:1": img})
+	images := map[string]string{
+		"OCI layout directory": layoutDir,
+		"OCI layout tar":       ociTar,
+		"docker-save":          docker,
+	}
+	for _, c := range []string{"gz", "zst"} {
+		p := filepath.Join(dir, "oci-"+c+".tar")
+		writeFile(t, p, compressed(t, c, readFile(t, ociTar)))
+		images["OCI layout tar."+c] = p
+		p = filepath.Join(dir, "docker-"+c+".zip")
+		writeFile(t, p, compressed(t, c, readFile(t, docker)))
+		images["docker-save."+c] = p
+	}
+	for _, c := range []string{"", "gz", "xz", "zst"} {
+		p := filepath.Join(dir, "rootfs-"+c+".json")
+		content := base
+		if c == "xz" {
+			content = layerTar(t, tdir("etc/"), tdir("bin/"), treg("etc/hostname", "image\n"), tsym("bin/sh", "busybox"))
+		}
+		writeFile(t, p, compressed(t, c, content))
+		images["rootfs tar "+c] = p
+	}
+	return images
+}
+
 // tarDir writes the tree under dir as an uncompressed tar at p.
 func tarDir(t testing.TB, dir, p string) string {
 	t.Helper()

@@ -53,27 +53,7 @@ func TestStoreBundles(t *testing.T) {
 			t.Fatalf("%s/rootfs not mounted: %v", b, err)
 		}
 	}
-	// Writes in one bundle stay there.
-	writeFile(t, filepath.Join(b1, "rootfs/data/file"), []byte("changed"))
-	writeFile(t, filepath.Join(b1, "rootfs/new"), []byte("new"))
-	if err := os.Remove(filepath.Join(b1, "rootfs/etc/hostname")); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, filepath.Join(b2, "rootfs/data/file")); string(got) != "image" {
-		t.Errorf("b2 sees b1's write: %q", got)
-	}
-	if _, err := os.Stat(filepath.Join(b2, "rootfs/new")); !os.IsNotExist(err) {
-		t.Errorf("b2 sees b1's new file: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(b2, "rootfs/etc/hostname")); err != nil {
-		t.Errorf("b2 lost a file b1 removed: %v", err)
-	}
-	for _, l := range r1.Layers {
-		layerDir := filepath.Join(store, "image/layers", strings.Replace(l, ":", "/", 1))
-		if _, err := os.Stat(filepath.Join(layerDir, "new")); !os.IsNotExist(err) {
-			t.Errorf("the store layer %s got the container's file", l)
-		}
-	}
+	checkIsolated(t, store, r1.Layers, b1, b2, "data/file", "etc/hostname")
 
 	// After a reboot (the mount is gone), Mount brings the rootfs back
 	// with the container's changes.
@@ -109,6 +89,34 @@ func TestStoreBundles(t *testing.T) {
 	}
 	if got := listDir(t, filepath.Join(store, "image/layers/sha256")); len(strings.Fields(got)) != 3 {
 		t.Errorf("Remove changed the store: %q", got)
+	}
+}
+
+// checkIsolated changes, adds ("new") and removes (remove) files in the
+// rootfs of bundle a, and checks that neither bundle b nor the store's
+// layers see it.
+func checkIsolated(t *testing.T, store string, layers []string, a, b, change, remove string) {
+	t.Helper()
+	want := readFile(t, filepath.Join(b, "rootfs", change))
+	writeFile(t, filepath.Join(a, "rootfs", change), []byte("changed"))
+	writeFile(t, filepath.Join(a, "rootfs/new"), []byte("new"))
+	if err := os.Remove(filepath.Join(a, "rootfs", remove)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(b, "rootfs", change)); !bytes.Equal(got, want) {
+		t.Errorf("%s sees the write of %s: %q", b, a, got)
+	}
+	if _, err := os.Stat(filepath.Join(b, "rootfs/new")); !os.IsNotExist(err) {
+		t.Errorf("%s sees the new file of %s: %v", b, a, err)
+	}
+	if _, err := os.Stat(filepath.Join(b, "rootfs", remove)); err != nil {
+		t.Errorf("%s lost a file %s removed: %v", b, a, err)
+	}
+	for _, l := range layers {
+		layerDir := filepath.Join(store, "image/layers", strings.Replace(l, ":", "/", 1))
+		if _, err := os.Stat(filepath.Join(layerDir, "new")); !os.IsNotExist(err) {
+			t.Errorf("the store layer %s got the container's file", l)
+		}
 	}
 }
 

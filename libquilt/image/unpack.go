@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/quilt-runtime/quilt/libquilt/image/layer"
@@ -80,8 +81,9 @@ type Result struct {
 
 // Unpack makes an OCI runtime bundle of the image o.Image in o.Bundle:
 // config.json from the image configuration, and rootfs, an overlay of the
-// store or, with o.Copy, a plain directory. On error it leaves the bundle
-// as it found it.
+// store or, with o.Copy, a plain directory. From the store it is Import
+// followed by BundleFromStored, so the image stays in the store with a
+// record. On error it leaves the bundle as it found it.
 func Unpack(ctx context.Context, o Options) (*Result, error) {
 	if o.Image == "" || o.Bundle == "" {
 		return nil, errors.New("unpack: image and bundle are required")
@@ -94,60 +96,73 @@ func Unpack(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer b.unlock()
-	done := false
-	defer func() {
-		if !done {
-			b.rollback()
-		}
-	}()
-	var st *store
-	tmp := os.TempDir()
-	if !o.Copy {
-		if st, err = openStore(o.Root); err != nil {
-			return nil, err
-		}
-		tmp = st.tmp()
-	}
-	maxSize := o.MaxSize
-	if maxSize == 0 {
-		maxSize = DefaultMaxSize
-	}
-	src, err := openSource(o.Image, o.Ref, o.Platform, tmp, maxSize)
-	if err != nil {
-		return nil, fmt.Errorf("open image %s: %w", o.Image, err)
-	}
-	defer src.close()
-	limit := layer.NewLimit(maxSize)
+	var r *Result
 	if o.Copy {
-		err = b.extract(ctx, src, limit)
+		r, err = b.unpackCopy(ctx, o)
 	} else {
-		var lower []string
-		if lower, err = st.layers(ctx, src, limit); err == nil {
-			err = b.mount(src.id.String(), lower)
-		}
+		r, err = b.unpackStored(ctx, o)
 	}
 	if err != nil {
+		b.rollback()
 		return nil, err
-	}
-	if err := b.writeConfig(src, o); err != nil {
-		return nil, err
-	}
-	done = true
-	r := &Result{Format: src.format.String(), Rootfs: b.rootfs(), Overlay: !o.Copy}
-	if src.id.Hex != "" {
-		r.Digest = src.id.String()
-	}
-	for _, l := range src.layers {
-		if l.diffID.Hex != "" {
-			r.Layers = append(r.Layers, l.diffID.String())
-		}
 	}
 	return r, nil
 }
 
+// unpackStored imports the image into the store and mounts it on the
+// bundle's rootfs.
+func (b *bundle) unpackStored(ctx context.Context, o Options) (*Result, error) {
+	st, err := openStore(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	s, err := st.importImage(ctx, ImportOptions{Image: o.Image, Ref: o.Ref, Platform: o.Platform, MaxSize: o.MaxSize})
+	if err != nil {
+		return nil, err
+	}
+	return st.bundle(b, s, BundleOptions{Entrypoint: o.Entrypoint, Cmd: o.Cmd})
+}
+
+// unpackCopy applies the layers of the image to a plain rootfs directory.
+func (b *bundle) unpackCopy(ctx context.Context, o Options) (*Result, error) {
+	src, limit, err := openImage(o.Image, o.Ref, o.Platform, os.TempDir(), o.MaxSize)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	if err := b.extract(ctx, src, limit); err != nil {
+		return nil, err
+	}
+	if err := b.writeConfig(src.config, o.Entrypoint, o.Cmd); err != nil {
+		return nil, err
+	}
+	r := &Result{Format: src.format.String(), Rootfs: b.rootfs()}
+	if src.id.Hex != "" {
+		r.Digest = src.id.String()
+	}
+	for _, l := range src.layers {
+		r.Layers = append(r.Layers, l.diffID.String())
+	}
+	return r, nil
+}
+
+// openImage opens the image at p (see openSource) and returns it with
+// the size budget of its layers: maxSize bytes, DefaultMaxSize when 0.
+func openImage(p, ref, platform, tmp string, maxSize int64) (*source, *layer.Limit, error) {
+	if maxSize == 0 {
+		maxSize = DefaultMaxSize
+	}
+	src, err := openSource(p, ref, platform, tmp, maxSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open image %s: %w", p, err)
+	}
+	return src, layer.NewLimit(maxSize), nil
+}
+
 // writeConfig writes the bundle's config.json, made from the image
-// configuration and the image's own user database.
-func (b *bundle) writeConfig(src *source, o Options) error {
+// configuration img, the overrides entrypoint and cmd, and the image's own
+// user database.
+func (b *bundle) writeConfig(img ocispec.Image, entrypoint, cmd []string) error {
 	passwd, err := readInRoot(b.rootfs(), "/etc/passwd")
 	if err != nil {
 		return err
@@ -156,8 +171,8 @@ func (b *bundle) writeConfig(src *source, o Options) error {
 	if err != nil {
 		return err
 	}
-	s, err := imageconfig.FromImage(src.config, imageconfig.ImageOptions{
-		Entrypoint: o.Entrypoint, Cmd: o.Cmd, Passwd: passwd, Group: group,
+	s, err := imageconfig.FromImage(img, imageconfig.ImageOptions{
+		Entrypoint: entrypoint, Cmd: cmd, Passwd: passwd, Group: group,
 	})
 	if err != nil {
 		return fmt.Errorf("image config: %w", err)

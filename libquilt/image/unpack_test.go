@@ -32,33 +32,7 @@ func readConfig(t testing.TB, bundle string) *specs.Spec {
 func TestUnpackFormats(t *testing.T) {
 	dir := t.TempDir()
 	base := busyboxLayer(t)
-	img := mkImage(t, testConfig, base)
-	layoutDir := ociDir(t, filepath.Join(dir, "layout"), map[string]v1.Image{"latest": img})
-	ociTar := tarDir(t, layoutDir, filepath.Join(dir, "oci.bin"))
-	docker := dockerSave(t, filepath.Join(dir, "docker.bin"), map[string]v1.Image{"quilt.test/busybox:1": img})
-	images := map[string]string{
-		"OCI layout directory": layoutDir,
-		"OCI layout tar":       ociTar,
-		"docker-save":          docker,
-	}
-	for _, c := range []string{"gz", "zst"} {
-		p := filepath.Join(dir, "oci-"+c+".tar")
-		writeFile(t, p, compressed(t, c, readFile(t, ociTar)))
-		images["OCI layout tar."+c] = p
-		p = filepath.Join(dir, "docker-"+c+".zip")
-		writeFile(t, p, compressed(t, c, readFile(t, docker)))
-		images["docker-save."+c] = p
-	}
-	for _, c := range []string{"", "gz", "xz", "zst"} {
-		p := filepath.Join(dir, "rootfs-"+c+".json")
-		content := base
-		if c == "xz" {
-			// Go's xz encoder is slow: a rootfs without the busybox binary.
-			content = layerTar(t, tdir("etc/"), tdir("bin/"), treg("etc/hostname", "image\n"), tsym("bin/sh", "busybox"))
-		}
-		writeFile(t, p, compressed(t, c, content))
-		images["rootfs tar "+c] = p
-	}
+	images := formatImages(t, dir, mkImage(t, testConfig, base), base)
 	for what, p := range images {
 		t.Run(what, func(t *testing.T) {
 			bundle := filepath.Join(t.TempDir(), "bundle")
