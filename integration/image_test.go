@@ -439,7 +439,7 @@ func storeTree(t *testing.T, store string) []string {
 		switch rel {
 		case ".", "layers", "layers/sha256", "rootfs", "rootfs/sha256", "tmp":
 			return nil
-		case "locks":
+		case "locks", "images":
 			return filepath.SkipDir
 		}
 		fi, err := d.Info()

@@ -13,19 +13,21 @@ const LibexecDir = "/usr/local/libexec/quilt"
 // that nixfix provides to containers.
 const DefaultShellPath = LibexecDir + "/quilt-sh"
 
-// LibexecBinary finds the helper binary name: in LibexecDir, else next to
-// the running executable (a build tree or a test's temp dir).
+// LibexecBinary finds the helper binary name: next to the running
+// executable (a build tree or a test's temp dir, whose helpers belong to
+// the same build), else in LibexecDir.
 func LibexecBinary(name string) (string, error) {
-	candidates := []string{filepath.Join(LibexecDir, name)}
+	var candidates []string
 	if exe, err := os.Executable(); err == nil {
 		candidates = append(candidates, filepath.Join(filepath.Dir(exe), name))
 	}
+	candidates = append(candidates, filepath.Join(LibexecDir, name))
 	for _, p := range candidates {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s is not installed: not in %s nor next to quilt (make install)", name, LibexecDir)
+	return "", fmt.Errorf("%s is not installed: not next to %s nor in %s (make install)", name, filepath.Base(os.Args[0]), LibexecDir)
 }
 
 // shellBinary returns the quilt-sh binary to copy into a container's state

@@ -366,6 +366,15 @@ func TestStoredRecords(t *testing.T) {
 	if got, err := LoadStored(root, a.ID); err != nil || !slices.Equal(got.Names, []string{pathA, "example.com/a:1"}) || !slices.Equal(a.Names, got.Names) {
 		t.Errorf("names after AddName: %q (%v), in memory %q", got.Names, err, a.Names)
 	}
+	if err := a.RemoveName(root, "example.com/a:1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadStored(root, a.ID); err != nil || !slices.Equal(got.Names, []string{pathA}) || !slices.Equal(a.Names, got.Names) {
+		t.Errorf("names after RemoveName: %q (%v), in memory %q", got.Names, err, a.Names)
+	}
+	if err := a.AddName(root, "example.com/a:1"); err != nil {
+		t.Fatal(err)
+	}
 
 	// A mounted bundle of a keeps its layers in the store.
 	bundle := filepath.Join(dir, "bundle-a")

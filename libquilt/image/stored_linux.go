@@ -191,6 +191,23 @@ func (s *store) list() ([]*Stored, error) {
 // (DefaultRoot when empty), unless it has it, and saves the record. s gets
 // the names the record has then.
 func (s *Stored) AddName(root, name string) error {
+	return s.editNames(root, func(names []string) []string {
+		if slices.Contains(names, name) {
+			return names
+		}
+		return append(names, name)
+	})
+}
+
+// RemoveName takes name from the image's names, persisting the record.
+func (s *Stored) RemoveName(root, name string) error {
+	return s.editNames(root, func(names []string) []string {
+		return slices.DeleteFunc(names, func(n string) bool { return n == name })
+	})
+}
+
+// editNames changes the names of the record under its lock.
+func (s *Stored) editNames(root string, edit func([]string) []string) error {
 	st, id, err := storeOf(root, s.ID)
 	if err != nil {
 		return err
@@ -204,8 +221,9 @@ func (s *Stored) AddName(root, name string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(r.Names, name) {
-		r.Names = append(r.Names, name)
+	names := edit(slices.Clone(r.Names))
+	if !slices.Equal(names, r.Names) {
+		r.Names = names
 		if err := st.saveRecord(r); err != nil {
 			return err
 		}
