@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -15,6 +16,49 @@ import (
 // exited: a background child holding its stdout would otherwise delay
 // its exit status forever.
 var drainTimeout = time.Second
+
+// idleTrim is how long after its last exec session ends quilt-init gives
+// the memory the sessions used back to the kernel.
+var idleTrim = time.Second
+
+// sessions counts the running exec sessions, to return memory once none
+// runs: the garbage of a burst of execs would otherwise stay in quilt-init
+// until the heap grows enough for a GC, and be returned to the kernel only
+// slowly after that.
+type sessions struct {
+	mu   sync.Mutex
+	n    int
+	trim *time.Timer
+}
+
+func (s *sessions) begin() {
+	s.mu.Lock()
+	s.n++
+	s.mu.Unlock()
+}
+
+func (s *sessions) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n--
+	if s.n > 0 {
+		return
+	}
+	if s.trim == nil {
+		s.trim = time.AfterFunc(idleTrim, s.trimIfIdle)
+	} else {
+		s.trim.Reset(idleTrim)
+	}
+}
+
+func (s *sessions) trimIfIdle() {
+	s.mu.Lock()
+	idle := s.n == 0
+	s.mu.Unlock()
+	if idle {
+		debug.FreeOSMemory()
+	}
+}
 
 // OpenAgent returns the listening unix socket at fd, in non-blocking
 // close-on-exec mode, for Options.Agent; nil when fd is not open or is not
@@ -30,9 +74,22 @@ func OpenAgent(fd int) *os.File {
 	return os.NewFile(uintptr(fd), "agent")
 }
 
-// serveAgent accepts connections on ln, as OpenAgent returns it, and
-// serves an exec request on each until ln is closed.
-func serveAgent(ln *os.File, r *reaper) error {
+// agent serves exec requests.
+type agent struct {
+	reaper *reaper
+	// startTimeout bounds how long a connection may take to send its
+	// start request.
+	startTimeout time.Duration
+	active       sessions
+}
+
+func newAgent(r *reaper) *agent {
+	return &agent{reaper: r, startTimeout: 10 * time.Second}
+}
+
+// serve accepts connections on ln, as OpenAgent returns it, and serves an
+// exec request on each until ln is closed.
+func (a *agent) serve(ln *os.File) error {
 	rc, err := ln.SyscallConn()
 	if err != nil {
 		return wrap(err, "agent")
@@ -49,7 +106,11 @@ func serveAgent(ln *os.File, r *reaper) error {
 		}
 		switch aerr {
 		case nil:
-			go serveExec(os.NewFile(uintptr(nfd), "agent connection"), r)
+			a.active.begin()
+			go func() {
+				defer a.active.end()
+				a.serveExec(os.NewFile(uintptr(nfd), "agent connection"))
+			}()
 		case unix.EINTR, unix.ECONNABORTED:
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 			time.Sleep(100 * time.Millisecond) // let running execs end
@@ -76,14 +137,16 @@ type execSession struct {
 
 // serveExec reads the start request from conn, starts the process and
 // relays its input, output and exit status.
-func serveExec(conn *os.File, r *reaper) {
+func (a *agent) serveExec(conn *os.File) {
 	defer conn.Close()
 	var buf []byte
+	conn.SetReadDeadline(time.Now().Add(a.startTimeout))
 	typ, p, err := readFrame(conn, &buf)
 	if err != nil {
 		return
 	}
-	s := &execSession{conn: conn, r: r}
+	conn.SetReadDeadline(time.Time{})
+	s := &execSession{conn: conn, r: a.reaper}
 	if typ != frameStart {
 		s.fail(wrap(ErrProtocol, "expected a start request"))
 		return
@@ -204,11 +267,20 @@ func (s *execSession) relay(buf []byte) {
 	s.send(frameExit, exit)
 }
 
+// pumpBuffers keeps the output buffers of finished sessions for the next
+// ones, so that a burst of execs leaves little garbage.
+var pumpBuffers = sync.Pool{New: func() any {
+	b := make([]byte, frameHeaderLen+pumpBuffer)
+	return &b
+}}
+
 // pump relays what the process writes to f as frames of type typ. Once
 // the client is gone it keeps reading, so that the process never blocks on
 // a full pipe before it is killed.
 func (s *execSession) pump(f *os.File, typ byte) {
-	buf := make([]byte, frameHeaderLen+maxChunk)
+	bp := pumpBuffers.Get().(*[]byte)
+	defer pumpBuffers.Put(bp)
+	buf := *bp
 	for {
 		n, err := f.Read(buf[frameHeaderLen:])
 		if n > 0 {

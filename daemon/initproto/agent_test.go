@@ -16,7 +16,8 @@ import (
 // startAgent serves exec requests in this process, on a socket in a
 // private directory, with a reaper driven by SIGCHLD as in quilt-init. The
 // test binary starts no other children, so reaping any child is safe.
-func startAgent(t *testing.T) string {
+// configure, if any, adjusts the agent before it serves.
+func startAgent(t *testing.T, configure ...func(*agent)) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "agent.sock")
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -50,8 +51,12 @@ func startAgent(t *testing.T) string {
 			}
 		}
 	}()
+	a := newAgent(r)
+	for _, f := range configure {
+		f(a)
+	}
 	served := make(chan error, 1)
-	go func() { served <- serveAgent(ln, r) }()
+	go func() { served <- a.serve(ln) }()
 	t.Cleanup(func() {
 		ln.Close()
 		<-served
@@ -250,5 +255,20 @@ func TestAgentRejectsBadStart(t *testing.T) {
 				t.Fatalf("reply %q %q, %v; want a failure", typ, p, err)
 			}
 		})
+	}
+}
+
+// TestAgentDropsSilentClient: a connection that sends no request is
+// closed after the agent's startTimeout.
+func TestAgentDropsSilentClient(t *testing.T) {
+	path := startAgent(t, func(a *agent) { a.startTimeout = 100 * time.Millisecond })
+	c, err := Dial(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.conn.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Read = %d, %v; want the agent to close the connection", n, err)
 	}
 }

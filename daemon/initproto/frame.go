@@ -33,8 +33,11 @@ const (
 	// maxFrame bounds a payload; a start request with a large environment
 	// is the biggest frame.
 	maxFrame = 1 << 20
-	// maxChunk is the most output or input data one frame carries.
+	// maxChunk is the most input data one frame carries.
 	maxChunk = 32 << 10
+	// pumpBuffer is the most output data one frame carries: small, as
+	// quilt-init holds two per running exec.
+	pumpBuffer = 8 << 10
 )
 
 // The kinds of start failure in a frameFailed.

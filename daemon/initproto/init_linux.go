@@ -60,7 +60,11 @@ func Run(opts Options) int {
 		return finish(&opts, ExitStatus{ExitCode: code, Finished: time.Now()}, stderr)
 	}
 	if opts.Agent != nil {
-		go serveAgent(opts.Agent, r)
+		go func() {
+			if err := newAgent(r).serve(opts.Agent); err != nil {
+				stderr.WriteLine("quilt-init: " + err.Error())
+			}
+		}()
 	}
 wait:
 	for {
