@@ -22,12 +22,14 @@ help: ## show this help
 build: ## build bin/quilt, bin/quilt-sh (static) and bin/quilt-unpack
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/quilt ./cmd/quilt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-sh ./cmd/quilt-sh
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-init ./cmd/quilt-init
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/quilt-unpack ./cmd/quilt-unpack
 
 .PHONY: install
 install: build ## install quilt into $(BINDIR), quilt-sh into $(LIBEXEC) (and man pages if built)
 	install -D -m 0755 $(BIN)/quilt $(DESTDIR)$(BINDIR)/quilt
 	install -D -m 0755 $(BIN)/quilt-sh $(DESTDIR)$(LIBEXEC)/quilt-sh
+	install -D -m 0755 $(BIN)/quilt-init $(DESTDIR)$(LIBEXEC)/quilt-init
 	install -D -m 0755 $(BIN)/quilt-unpack $(DESTDIR)$(LIBEXEC)/quilt-unpack
 	@if [ -d man/man8 ]; then install -d $(DESTDIR)$(MANDIR)/man8 && install -m 0644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/; fi
 
