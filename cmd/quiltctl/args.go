@@ -79,13 +79,21 @@ func displayName(c *quiltv1.Container) string {
 	return shortID(c.GetId())
 }
 
-// terminalFd is the descriptor of v when it is a terminal.
+// terminalFd is the descriptor of v when it is a terminal. It leaves the
+// file's blocking mode as it is, which f.Fd would change.
 func terminalFd(v any) (int, bool) {
 	f, ok := v.(*os.File)
 	if !ok {
 		return -1, false
 	}
-	fd := int(f.Fd())
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, false
+	}
+	fd := -1
+	if rc.Control(func(d uintptr) { fd = int(d) }) != nil {
+		return -1, false
+	}
 	return fd, term.IsTerminal(fd)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -49,7 +50,8 @@ func (s *session) dial(ctx context.Context) error {
 		return unreachable(s.address, err)
 	}
 	s.first.Store(&c)
-	conn, err := grpc.NewClient("unix://"+s.address,
+	target := (&url.URL{Scheme: "unix", Path: s.address}).String()
+	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			if c := s.first.Swap(nil); c != nil {

@@ -24,6 +24,7 @@ var (
 	errInvalidFilter = errors.New("invalid filter")
 	errInvalidMount  = errors.New("invalid mount")
 	errStreamEnded   = errors.New("quiltd ended the stream early")
+	errNotTerminal   = errors.New("the input device is not a terminal (drop -t, or run from a terminal)")
 )
 
 // exitStatus ends quiltctl with this status and no message: the status of a

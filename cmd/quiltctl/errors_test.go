@@ -87,3 +87,28 @@ func TestAddressFromEnvironment(t *testing.T) {
 		t.Errorf("QUILT_ADDRESS=%s: quiltd was not asked", sock)
 	}
 }
+
+// The socket's path is not a URL: spaces and percent signs stay as they are.
+func TestAddressWithOddCharacters(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "a b%zz.sock")
+	f := startFakeAt(t, sock)
+	if _, stderr, code := quiltctl(t, sock, nil, "version"); code != 0 {
+		t.Fatalf("version: status %d, stderr %q", code, stderr)
+	}
+	if len(recorded[*quiltv1.VersionRequest](f)) != 1 {
+		t.Errorf("quiltd at %q was not asked", sock)
+	}
+}
+
+// A relative --address is the socket in the working directory.
+func TestRelativeAddress(t *testing.T) {
+	dir := t.TempDir()
+	f := startFakeAt(t, filepath.Join(dir, "q.sock"))
+	t.Chdir(dir)
+	if _, stderr, code := quiltctl(t, "q.sock", nil, "version"); code != 0 {
+		t.Fatalf("version: status %d, stderr %q", code, stderr)
+	}
+	if len(recorded[*quiltv1.VersionRequest](f)) != 1 {
+		t.Error("quiltd at q.sock was not asked")
+	}
+}

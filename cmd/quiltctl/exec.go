@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +16,6 @@ import (
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
 )
-
-var errNotTerminal = errors.New("the input device is not a terminal (drop -t, or run from a terminal)")
 
 func execCommand(s *session) *cli.Command {
 	return &cli.Command{

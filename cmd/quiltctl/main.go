@@ -39,6 +39,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case err == nil:
 		return 0
 	case errors.As(err, &status):
+		// A status the shell cannot see (os.Exit(256) exits with 0).
+		if status < 0 || status > 255 {
+			return 255
+		}
 		return int(status)
 	}
 	fmt.Fprintf(stderr, "quiltctl: %v\n", err)

@@ -24,6 +24,7 @@ func TestRunExitCode(t *testing.T) {
 		{"status passes through", []string{"busybox", "--", "out=a", "err=b", "exit=3"}, "a\n", "b\n", 3, "busybox"},
 		{"not found in the container", []string{"busybox", "exit=127"}, "", "", 127, "busybox"},
 		{"killed by a signal", []string{"busybox", "exit=143"}, "", "", 143, "busybox"},
+		{"a status a shell cannot see", []string{"busybox", "exit=256"}, "", "", 255, "busybox"},
 		{"image by id prefix", []string{shortID("sha256:" + digest("busybox")), "exit=1"}, "", "", 1, shortID("sha256:" + digest("busybox"))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +57,22 @@ func TestRunStreamsOutputAndForwardsSignal(t *testing.T) {
 	kills := recorded[*quiltv1.KillRequest](f)
 	if len(kills) != 1 || kills[0].Signal != "SIGINT" || kills[0].Id != digest("web") {
 		t.Errorf("Kill requests %v, want one SIGINT to web", kills)
+	}
+}
+
+// A second signal leaves the container running and returns.
+func TestRunSecondSignalDetaches(t *testing.T) {
+	f, sock := startFake(t)
+	f.addImage("busybox")
+	stdout, stderr, code := quiltctl(t, sock, nil, "run", "--name", "stubborn", "busybox", "out=ready", "raise=SIGINT", "ignore-kill", "raise=SIGTERM", "hang")
+	if code != 143 || stdout != "ready\n" {
+		t.Errorf("run = (%q, %d), want the output and 143", stdout, code)
+	}
+	if want := "quiltctl: container stubborn keeps running (quiltctl stop stubborn stops it)\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	if kills := recorded[*quiltv1.KillRequest](f); len(kills) != 1 || kills[0].Signal != "SIGINT" {
+		t.Errorf("Kill requests %v, want only the first signal forwarded", kills)
 	}
 }
 
