@@ -49,7 +49,6 @@ func (s *session) dial(ctx context.Context) error {
 	if err != nil {
 		return unreachable(s.address, err)
 	}
-	s.first.Store(&c)
 	target := (&url.URL{Scheme: "unix", Path: s.address}).String()
 	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -70,6 +69,7 @@ func (s *session) dial(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("quiltd at %s: %w", s.address, err)
 	}
+	s.first.Store(&c)
 	s.conn = conn
 	s.system = quiltv1.NewSystemClient(conn)
 	s.images = quiltv1.NewImagesClient(conn)

@@ -89,6 +89,14 @@ func (f *fakeContainers) Run(req *quiltv1.CreateRequest, stream grpc.ServerStrea
 	if err != nil {
 		return err
 	}
+	// early-raise=SIG comes before quiltctl knows the container.
+	if sig, ok := strings.CutPrefix(strings.Join(c.Command, " "), "early-raise="); ok {
+		sig, _, _ = strings.Cut(sig, " ")
+		if err := syscall.Kill(os.Getpid(), unix.SignalNum(sig)); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := stream.Send(&quiltv1.RunResponse{Kind: &quiltv1.RunResponse_Created{Created: c}}); err != nil {
 		return err
 	}

@@ -30,7 +30,8 @@ import (
 // A container's command is a script of steps, one argument each:
 // out=TEXT and err=TEXT write a line, exit=N ends with status N, oom ends
 // as the OOM killer would, raise=SIG sends SIG to the test process (that is,
-// to quiltctl), wait-kill ends once Kill was called, with 128+signal,
+// to quiltctl; early-raise=SIG as the first step before the container is
+// reported created), wait-kill ends once Kill was called, with 128+signal,
 // ignore-kill waits for a Kill and goes on, and hang waits until the client
 // goes.
 // Exec knows the commands cat (stdin to stdout), exit N, size (the

@@ -75,13 +75,21 @@ func runForeground(ctx context.Context, s *session, cmd *cli.Command) error {
 	if err := s.dial(ctx); err != nil {
 		return &codedError{code: exitRunFailure, err: err}
 	}
-	// Catch the signals before the container exists, to forward them once
-	// it does.
+	stdout := cmd.Root().Writer
+	stderr := &syncWriter{w: cmd.Root().ErrWriter}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Signals are caught from now on: the first is forwarded once the
+	// container exists, a second one gives up waiting.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	created := make(chan *quiltv1.Container, 1)
+	detached := make(chan syscall.Signal, 1)
+	go forwardSignals(ctx, s, created, sigs, stderr, func(sig syscall.Signal) {
+		detached <- sig
+		cancel()
+	})
 
 	rs, err := withImagePath(req, imagePath, func(req *quiltv1.CreateRequest) (runStream, error) {
 		stream, err := s.containers.Run(ctx, req)
@@ -94,21 +102,20 @@ func runForeground(ctx context.Context, s *session, cmd *cli.Command) error {
 		}
 		return runStream{stream, first}, err
 	})
+	if err == nil && rs.first.GetCreated() == nil {
+		err = fmt.Errorf("run: %w: no container", errStreamEnded)
+	}
 	if err != nil {
+		select {
+		case sig := <-detached:
+			fmt.Fprintln(stderr, "quiltctl: interrupted before quiltd created the container (see quiltctl ps -a)")
+			return exitStatus(128 + int(sig))
+		default:
+		}
 		return &codedError{code: exitRunFailure, err: err}
 	}
 	c := rs.first.GetCreated()
-	if c == nil {
-		return &codedError{code: exitRunFailure, err: fmt.Errorf("run: %w: no container", errStreamEnded)}
-	}
-	stdout := cmd.Root().Writer
-	stderr := &syncWriter{w: cmd.Root().ErrWriter}
-	detached := make(chan syscall.Signal, 1)
-	go forwardSignals(ctx, s, c, sigs, stderr, func(sig syscall.Signal) {
-		detached <- sig
-		cancel()
-	})
-
+	created <- c
 	for {
 		msg, err := rs.stream.Recv()
 		if err != nil {
@@ -136,23 +143,36 @@ func runForeground(ctx context.Context, s *session, cmd *cli.Command) error {
 }
 
 // forwardSignals sends the first SIGINT or SIGTERM to the container as
-// docker does, and calls detach on the second.
-func forwardSignals(ctx context.Context, s *session, c *quiltv1.Container, sigs <-chan os.Signal, stderr io.Writer, detach func(syscall.Signal)) {
-	forwarded := false
+// docker does, once quiltd has created it, and calls detach on the second.
+func forwardSignals(ctx context.Context, s *session, created <-chan *quiltv1.Container, sigs <-chan os.Signal, stderr io.Writer, detach func(syscall.Signal)) {
+	var c *quiltv1.Container
+	var pending syscall.Signal
+	forward := func(sig syscall.Signal) {
+		name := unix.SignalName(sig)
+		if _, err := s.containers.Kill(ctx, &quiltv1.KillRequest{Id: c.GetId(), Signal: name}); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "quiltctl: send %s to container %s: %v\n", name, displayName(c), err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case c = <-created:
+			created = nil
+			if pending != 0 {
+				forward(pending)
+			}
 		case sig := <-sigs:
 			ss, _ := sig.(syscall.Signal)
-			if forwarded {
+			switch {
+			case pending != 0:
 				detach(ss)
 				return
-			}
-			forwarded = true
-			name := unix.SignalName(ss)
-			if _, err := s.containers.Kill(ctx, &quiltv1.KillRequest{Id: c.GetId(), Signal: name}); err != nil && ctx.Err() == nil {
-				fmt.Fprintf(stderr, "quiltctl: send %s to container %s: %v\n", name, displayName(c), err)
+			case c == nil:
+				pending = ss
+			default:
+				pending = ss
+				forward(ss)
 			}
 		}
 	}

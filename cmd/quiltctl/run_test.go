@@ -60,6 +60,20 @@ func TestRunStreamsOutputAndForwardsSignal(t *testing.T) {
 	}
 }
 
+// A signal that comes before the container exists is forwarded once it
+// does.
+func TestRunSignalBeforeCreated(t *testing.T) {
+	f, sock := startFake(t)
+	f.addImage("busybox")
+	_, stderr, code := quiltctl(t, sock, nil, "run", "busybox", "early-raise=SIGTERM", "wait-kill")
+	if code != 143 || stderr != "" {
+		t.Errorf("run = (%q, %d), want 143 from the container", stderr, code)
+	}
+	if kills := recorded[*quiltv1.KillRequest](f); len(kills) != 1 || kills[0].Signal != "SIGTERM" {
+		t.Errorf("Kill requests %v, want SIGTERM", kills)
+	}
+}
+
 // A second signal leaves the container running and returns.
 func TestRunSecondSignalDetaches(t *testing.T) {
 	f, sock := startFake(t)
