@@ -19,15 +19,17 @@ help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## build bin/quilt, bin/quilt-sh (static) and bin/quilt-unpack
+build: ## build bin/quilt, bin/quilt-sh (static), bin/quilt-unpack and bin/quiltctl (static)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/quilt ./cmd/quilt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-sh ./cmd/quilt-sh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-init ./cmd/quilt-init
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/quilt-unpack ./cmd/quilt-unpack
+	CGO_ENABLED=0 $(GO) build -trimpath -tags grpcnotrace -ldflags "$(LDFLAGS)" -o $(BIN)/quiltctl ./cmd/quiltctl
 
 .PHONY: install
-install: build ## install quilt into $(BINDIR), quilt-sh into $(LIBEXEC) (and man pages if built)
+install: build ## install quilt and quiltctl into $(BINDIR), quilt-sh into $(LIBEXEC) (and man pages if built)
 	install -D -m 0755 $(BIN)/quilt $(DESTDIR)$(BINDIR)/quilt
+	install -D -m 0755 $(BIN)/quiltctl $(DESTDIR)$(BINDIR)/quiltctl
 	install -D -m 0755 $(BIN)/quilt-sh $(DESTDIR)$(LIBEXEC)/quilt-sh
 	install -D -m 0755 $(BIN)/quilt-init $(DESTDIR)$(LIBEXEC)/quilt-init
 	install -D -m 0755 $(BIN)/quilt-unpack $(DESTDIR)$(LIBEXEC)/quilt-unpack
