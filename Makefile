@@ -19,17 +19,19 @@ help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## build bin/quilt, bin/quilt-sh (static), bin/quilt-unpack and bin/quiltctl (static)
+build: ## build bin/quilt, bin/quiltd, bin/quiltctl and the static helpers quilt-sh, quilt-init, quilt-unpack
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/quilt ./cmd/quilt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-sh ./cmd/quilt-sh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-init ./cmd/quilt-init
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/quilt-unpack ./cmd/quilt-unpack
 	CGO_ENABLED=0 $(GO) build -trimpath -tags grpcnotrace -ldflags "$(LDFLAGS)" -o $(BIN)/quiltctl ./cmd/quiltctl
+	CGO_ENABLED=1 $(GO) build -trimpath -tags "$(TAGS) grpcnotrace" -ldflags "$(LDFLAGS)" -o $(BIN)/quiltd ./cmd/quiltd
 
 .PHONY: install
-install: build ## install quilt and quiltctl into $(BINDIR), quilt-sh into $(LIBEXEC) (and man pages if built)
+install: build ## install quilt, quiltd and quiltctl into $(BINDIR), the helpers into $(LIBEXEC), man pages if built
 	install -D -m 0755 $(BIN)/quilt $(DESTDIR)$(BINDIR)/quilt
 	install -D -m 0755 $(BIN)/quiltctl $(DESTDIR)$(BINDIR)/quiltctl
+	install -D -m 0755 $(BIN)/quiltd $(DESTDIR)$(BINDIR)/quiltd
 	install -D -m 0755 $(BIN)/quilt-sh $(DESTDIR)$(LIBEXEC)/quilt-sh
 	install -D -m 0755 $(BIN)/quilt-init $(DESTDIR)$(LIBEXEC)/quilt-init
 	install -D -m 0755 $(BIN)/quilt-unpack $(DESTDIR)$(LIBEXEC)/quilt-unpack
@@ -42,6 +44,10 @@ test: ## unit tests (no root needed)
 .PHONY: integration
 integration: ## integration tests: real containers (root)
 	$(GO) test -tags "$(TAGS)" -count=1 -timeout 30m ./integration/ ./integration/testinit/
+
+.PHONY: integration-daemon
+integration-daemon: ## quiltd and quiltctl tests: a private daemon running real containers (root)
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 20m ./integration/daemon/
 
 .PHONY: integration-clients
 integration-clients: ## containerd, Docker, podman and CRI driving quilt (root)

@@ -25,6 +25,12 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports %s: nothing imports cmd/", pkg, imp)
 			case strings.HasPrefix(pkg, mod+"spec") && strings.HasPrefix(imp, mod+"libquilt"):
 				t.Errorf("%s imports %s: spec/ must not depend on libquilt", pkg, imp)
+			case (strings.HasPrefix(pkg, mod+"libquilt") || strings.HasPrefix(pkg, mod+"spec")) && strings.HasPrefix(imp, mod+"daemon"):
+				t.Errorf("%s imports %s: the daemon builds on libquilt, not the other way", pkg, imp)
+			case pkg == mod+"daemon/initproto" && strings.HasPrefix(imp, mod):
+				t.Errorf("%s imports %s: initproto is linked into quilt-init and stays free of Quilt's packages", pkg, imp)
+			case pkg == mod+"cmd/quiltctl" && (strings.HasPrefix(imp, mod+"daemon") || strings.HasPrefix(imp, mod+"libquilt")):
+				t.Errorf("%s imports %s: quiltctl is a client of the API only", pkg, imp)
 			}
 		}
 	}
