@@ -129,7 +129,8 @@ func createError(name string, err error) error {
 	return fmt.Errorf("container %s: %w", name, err)
 }
 
-// imageFor finds the configuration's image, importing imagePath when the
+// imageFor finds the configuration's image, importing imagePath (or
+// cfg.Image when it is the absolute path of an image on this host) when the
 // image is not known yet. It sets cfg.Image when it was empty.
 func (d *Daemon) imageFor(ctx context.Context, cfg *quiltv1.ContainerConfig, imagePath string) (*image.Stored, error) {
 	if cfg.Image == "" && imagePath == "" {
@@ -137,8 +138,19 @@ func (d *Daemon) imageFor(ctx context.Context, cfg *quiltv1.ContainerConfig, ima
 	}
 	if cfg.Image != "" {
 		img, err := d.images.resolve(cfg.Image)
-		if err == nil || imagePath == "" || !errors.Is(err, ErrNotFound) {
+		if err == nil || !errors.Is(err, ErrNotFound) {
 			return img, err
+		}
+		if imagePath == "" {
+			// An image named by the path of a file or directory on this
+			// host is imported on first use too.
+			if !filepath.IsAbs(cfg.Image) {
+				return nil, err
+			}
+			if _, serr := os.Stat(cfg.Image); serr != nil {
+				return nil, err
+			}
+			imagePath = cfg.Image
 		}
 	}
 	if cfg.Image == "" {
