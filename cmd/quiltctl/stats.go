@@ -44,7 +44,7 @@ writes one JSON object per container and sample.`,
 				return err
 			}
 			w := cmd.Root().Writer
-			_, clear := terminalFd(w)
+			_, onTerminal := terminalFd(w)
 			failed := false
 			for {
 				var rows [][]string
@@ -68,7 +68,7 @@ writes one JSON object per container and sample.`,
 					t.prev = st
 				}
 				if !asJSON {
-					if err := writeStats(w, rows, clear && !cmd.Bool("no-stream")); err != nil {
+					if err := writeStats(w, rows, onTerminal && !cmd.Bool("no-stream")); err != nil {
 						return err
 					}
 				}
@@ -129,9 +129,9 @@ func allGone(targets []*statsTarget) bool {
 }
 
 // writeStats writes one table of samples, at the top of a cleared screen
-// when clear is set.
-func writeStats(w io.Writer, rows [][]string, clear bool) error {
-	if clear {
+// when redraw is set.
+func writeStats(w io.Writer, rows [][]string, redraw bool) error {
+	if redraw {
 		if _, err := io.WriteString(w, "\033[H\033[2J"); err != nil {
 			return err
 		}
