@@ -239,7 +239,8 @@ func credential(uid, gid uint32, groups []uint32) *syscall.Credential {
 }
 
 // relay sends the pid, then output as it comes, then the exit status,
-// while it applies the client's input, resizes and signals.
+// while it applies the client's input, resizes and signals. buf is a
+// buffer for reading frames.
 func (s *execSession) relay(buf []byte) {
 	defer s.closeFiles()
 	pid := binary.BigEndian.AppendUint32(make([]byte, 0, 4), uint32(s.c.pid))

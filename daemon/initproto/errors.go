@@ -18,9 +18,9 @@ var (
 	ErrProtocol = errors.New("agent protocol error")
 	// ErrStarted means Start was called twice on one Client.
 	ErrStarted = errors.New("process already started")
-	// ErrExited means the process has exited, so it can take no more input
-	// or signals.
-	ErrExited = errors.New("process already exited")
+	// errExited means a process has been reaped, so it can be sent no
+	// more signals.
+	errExited = errors.New("process already exited")
 )
 
 // wrapError is fmt.Errorf("%s: %w", msg, err) for code that quilt-init

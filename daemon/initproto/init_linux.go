@@ -33,8 +33,9 @@ type Options struct {
 
 // Run is quilt-init: it starts the command with stdin /dev/null and its
 // stdout and stderr logged to opts.Log, forwards every signal it receives
-// to it (but SIGCHLD, SIGPIPE and SIGURG, which the Go runtime uses),
-// reaps every child, orphans included, and serves exec requests on
+// to it (but SIGCHLD; SIGPIPE, which quilt-init's own writes to a closed
+// pipe or socket raise; and SIGURG, which the Go runtime uses), reaps
+// every child, orphans included, and serves exec requests on
 // opts.Agent. When the command exits it reads what is left of its output
 // (at most about a second), writes the exit status to opts.Status and
 // returns the exit code for quilt-init to exit with.

@@ -72,7 +72,7 @@ func (r *reaper) signal(c *child, sig unix.Signal, group bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c.exited {
-		return ErrExited
+		return errExited
 	}
 	pid := c.pid
 	if group {
