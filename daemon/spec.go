@@ -16,6 +16,7 @@ import (
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
 	"github.com/quilt-runtime/quilt/daemon/initproto"
+	"github.com/quilt-runtime/quilt/nixfix"
 	"github.com/quilt-runtime/quilt/spec/imageconfig"
 )
 
@@ -83,6 +84,17 @@ func homeOf(rootfs string, uid uint32) string {
 	return "/"
 }
 
+// hasShell reports whether the image has an executable /bin/sh, its links
+// resolved inside rootfs.
+func hasShell(rootfs string) bool {
+	p, err := securejoin.SecureJoin(rootfs, "/bin/sh")
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
 // userArg formats a user for quilt-init's --user: UID:GID[:G1,G2].
 func userArg(u specs.User) string {
 	s := fmt.Sprintf("%d:%d", u.UID, u.GID)
@@ -145,6 +157,14 @@ func (d *Daemon) containerSpec(s *specs.Spec, id string, c *quiltv1.ContainerCon
 		s.Process.Cwd = c.Workdir
 	}
 	*ed = execDefaults{Env: env, Cwd: s.Process.Cwd, UID: user.UID, GID: user.GID, Groups: user.AdditionalGids}
+	if c.Shell != "" && !hasShell(rootfs) {
+		// A command line for an image without a shell: nixfix gives it
+		// quilt-sh at /bin/sh.
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[nixfix.AnnotationShell] = string(nixfix.ShellAlways)
+	}
 	s.Process.Args = append([]string{initproto.InitPath, "--user", userArg(user), "--"}, argv...)
 	s.Process.User = specs.User{UID: 0, GID: 0}
 	s.Process.Capabilities = defaultCapabilities()

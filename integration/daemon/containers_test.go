@@ -388,3 +388,26 @@ func TestSecurityDefaults(t *testing.T) {
 		t.Errorf("non-root: %q", r.stdout)
 	}
 }
+
+// TestImageWithoutShell: a command line for an image that has no /bin/sh
+// runs with quilt-sh.
+func TestImageWithoutShell(t *testing.T) {
+	d := startDaemon(t)
+	dir := t.TempDir()
+	img := filepath.Join(dir, "noshell.tar.gz")
+	if err := writeShellLessImage(img, filepath.Join(binDir, "testinit")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := sh(`echo works && ls /bin; x=$(echo sub); echo "$x" > /tmp/f; cat /tmp/f; false || echo or`)
+	cfg.Image = img
+	r := d.run(t, cfg)
+	if r.exit.ExitCode != 0 || r.stdout != "works\nsh\ntestinit\nsub\nor\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.exit.ExitCode, r.stdout, r.stderr)
+	}
+	// Without a command line it stays as it is: argv runs directly.
+	cfg = argv("/bin/testinit", "echo", "direct")
+	cfg.Image = img
+	if r := d.run(t, cfg); r.stdout != "direct\n" {
+		t.Fatalf("argv: %q %q", r.stdout, r.stderr)
+	}
+}

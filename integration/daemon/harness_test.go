@@ -219,10 +219,7 @@ type runResult struct {
 
 func (d *daemon) run(t *testing.T, cfg *quiltv1.ContainerConfig) runResult {
 	t.Helper()
-	if cfg.Image == "" {
-		cfg.Image = imagePath
-	}
-	stream, err := d.ctrs.Run(ctx(t), &quiltv1.CreateRequest{Config: cfg, ImagePath: imagePath})
+	stream, err := d.ctrs.Run(ctx(t), createRequest(cfg))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -252,10 +249,7 @@ func (d *daemon) run(t *testing.T, cfg *quiltv1.ContainerConfig) runResult {
 // create makes a container and returns it.
 func (d *daemon) create(t *testing.T, cfg *quiltv1.ContainerConfig) *quiltv1.Container {
 	t.Helper()
-	if cfg.Image == "" {
-		cfg.Image = imagePath
-	}
-	c, err := d.ctrs.Create(ctx(t), &quiltv1.CreateRequest{Config: cfg, ImagePath: imagePath})
+	c, err := d.ctrs.Create(ctx(t), createRequest(cfg))
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -345,4 +339,14 @@ func runQuiltd(args ...string) (string, error) {
 		<-done
 	}
 	return string(out), err
+}
+
+// createRequest asks for cfg, with the busybox image imported on first use
+// unless cfg names another image.
+func createRequest(cfg *quiltv1.ContainerConfig) *quiltv1.CreateRequest {
+	if cfg.Image == "" || cfg.Image == imagePath {
+		cfg.Image = imagePath
+		return &quiltv1.CreateRequest{Config: cfg, ImagePath: imagePath}
+	}
+	return &quiltv1.CreateRequest{Config: cfg}
 }

@@ -139,3 +139,35 @@ func writeImage(path, testinit string) error {
 	}
 	return gz.Close()
 }
+
+// writeShellLessImage writes a rootfs tarball with only /bin/testinit and
+// an empty /tmp: no shell.
+func writeShellLessImage(path, testinit string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	body, err := os.ReadFile(testinit)
+	if err != nil {
+		return err
+	}
+	for _, h := range []*tar.Header{
+		{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755},
+		{Typeflag: tar.TypeDir, Name: "tmp/", Mode: 0o1777},
+		{Typeflag: tar.TypeReg, Name: "bin/testinit", Mode: 0o755, Size: int64(len(body))},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+	}
+	if _, err := tw.Write(body); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
