@@ -78,6 +78,11 @@ func (d *Daemon) Run(ctx context.Context, o CreateOptions, send func(*quiltv1.Ru
 		return err
 	}
 	if err := send(&quiltv1.RunResponse{Kind: &quiltv1.RunResponse_Created{Created: c.toProto()}}); err != nil {
+		// The caller is gone before the container ran: a container it
+		// asked to be removed is not left behind.
+		if c.config.AutoRemove {
+			_ = d.Remove(context.Background(), c.rec.ID, true)
+		}
 		return err
 	}
 	f, err := os.Open(c.logPath())

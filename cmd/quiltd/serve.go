@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v3"
@@ -48,7 +49,11 @@ func serve(ctx context.Context, cmd *cli.Command) error {
 	go func() {
 		sig := <-sigs
 		log.WithField("signal", sig.String()).Info("shutting down; containers keep running")
+		// Calls under way get a moment to finish; streams that follow
+		// logs or events would hold a graceful stop forever.
+		t := time.AfterFunc(2*time.Second, srv.Stop)
 		srv.GracefulStop()
+		t.Stop()
 	}()
 	log.WithField("address", cfg.Address).WithField("root", cfg.Root).WithField("state", cfg.State).
 		WithField("version", version).Info("quiltd serving")

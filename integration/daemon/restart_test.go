@@ -101,3 +101,32 @@ func checkCounter(t *testing.T, s string) {
 		t.Fatalf("only %d lines", len(lines))
 	}
 }
+
+// TestShutdownWhileFollowing: SIGTERM ends quiltd promptly even while a
+// client follows a log; the container keeps running for the next daemon.
+func TestShutdownWhileFollowing(t *testing.T) {
+	d := startDaemon(t)
+	c := d.runDetached(t, argv("sleep", "60"))
+	stream, err := d.ctrs.Logs(ctx(t), &quiltv1.LogsRequest{Id: c.Id, Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			if _, err := stream.Recv(); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	d.stop(syscall.SIGTERM)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("quiltd took %v to stop", took)
+	}
+	d.start()
+	got, err := d.ctrs.Inspect(ctx(t), &quiltv1.InspectRequest{Id: c.Id})
+	if err != nil || got.Status != quiltv1.Status_STATUS_RUNNING {
+		t.Fatalf("after the restart: %v %v", got, err)
+	}
+}
