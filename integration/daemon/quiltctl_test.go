@@ -222,3 +222,82 @@ func TestQuiltctlExecTerminal(t *testing.T) {
 		t.Errorf("exec -it exit: %v, want status 6", err)
 	}
 }
+
+func TestQuiltctlEventsAndFollow(t *testing.T) {
+	d := startDaemon(t)
+	events := exec.Command(filepath.Join(binDir, "quiltctl"), "--address", d.addr, "events", "--format", "json")
+	var evOut strings.Builder
+	events.Stdout = &evOut
+	if err := events.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer events.Process.Kill()
+	time.Sleep(300 * time.Millisecond) // subscribed before the run below
+	id, errOut, code := d.quiltctl(t, "run", "-d", "--name", "ev", "--image-path", imagePath, "--sh", "for i in 1 2 3; do echo $i; sleep 0.2; done")
+	if code != 0 {
+		t.Fatalf("run -d: %d %q", code, errOut)
+	}
+	start := time.Now()
+	out, _, code := d.quiltctl(t, "logs", "-f", "ev")
+	if code != 0 || out != "1\n2\n3\n" || time.Since(start) < 300*time.Millisecond {
+		t.Errorf("logs -f: %q exit %d after %v", out, code, time.Since(start))
+	}
+	d.quiltctl(t, "rm", "ev")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(evOut.String(), `"remove"`) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	events.Process.Kill()
+	events.Wait()
+	var types []string
+	for _, l := range strings.Split(strings.TrimSpace(evOut.String()), "\n") {
+		var e struct {
+			Type, ID string
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("event line %q: %v", l, err)
+		}
+		if e.ID == strings.TrimSpace(id) {
+			types = append(types, e.Type)
+		}
+	}
+	if strings.Join(types, ",") != "create,start,exit,remove" {
+		t.Errorf("events of the container: %v\n%s", types, evOut.String())
+	}
+}
+
+// TestSocketPermissions: the API socket is root's alone unless a group is
+// given.
+func TestSocketPermissions(t *testing.T) {
+	d := startDaemon(t)
+	fi, err := os.Stat(d.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode().Perm() != 0o600 || st.Uid != 0 || fi.Mode()&os.ModeSocket == 0 {
+		t.Errorf("socket %s: mode %v uid %d, want a root-only 0600 socket", d.addr, fi.Mode(), st.Uid)
+	}
+	sock := filepath.Join(d.dir, "group.sock")
+	cmd := exec.Command(filepath.Join(binDir, "quiltd"), "--address", sock, "--group", "65534",
+		"--root", filepath.Join(d.dir, "root2"), "--state", filepath.Join(d.dir, "state2"), "--cgroup-parent", d.cgroupParent+"-g")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if fi, err = os.Stat(sock); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	fi, _ = os.Stat(sock)
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o660 || st.Gid != 65534 {
+		t.Errorf("--group socket: mode %v gid %d, want 0660 and gid 65534", fi.Mode(), st.Gid)
+	}
+}
