@@ -21,15 +21,8 @@ type options struct {
 	Iterations        int    // measured iterations of run, exec and logs (-n)
 	Containers        int    // running containers per tool for the memory figures (-k)
 	JSON              bool
-	Timeout           time.Duration // limit for one command or a daemon's start
+	Timeout           time.Duration // limit for one command
 	Busybox           string        // static busybox for the image
-}
-
-// sample is one measured value of one metric.
-type sample struct {
-	name  string
-	unit  unit
-	value float64
 }
 
 // bench owns the temp directory, the daemons it started, the tools and
@@ -43,8 +36,7 @@ type bench struct {
 	quiltd     *daemonProc
 	containerd *daemonProc // nil when an already running containerd is used
 	absentDirs []string
-	res        *results
-	progress   io.Writer
+	res        results
 	seq        int // makes ctr container and exec ids unique
 }
 
@@ -55,11 +47,11 @@ const (
 	logLines = 5            // lines execName prints before it sleeps
 )
 
-// newBench writes the image and sets up the tools: a private quiltd,
+// newBench writes the image and sets up the tools: a private quiltd, a
 // containerd and podman's storage, each holding the image. On error the
 // caller still calls cleanup.
-func newBench(o options, progress io.Writer) (*bench, error) {
-	b := &bench{opts: o, cgroup: "/quilt-bench-" + strconv.Itoa(os.Getpid()), res: newResults(), progress: progress}
+func newBench(o options) (*bench, error) {
+	b := &bench{opts: o, cgroup: "/quilt-bench-" + strconv.Itoa(os.Getpid())}
 	if os.Geteuid() != 0 {
 		return b, ErrNotRoot
 	}
@@ -72,33 +64,32 @@ func newBench(o options, progress io.Writer) (*bench, error) {
 	if err := writeImage(b.image, o.Busybox); err != nil {
 		return b, err
 	}
-	setups := []func() error{b.setupQuilt}
+	if err := b.setupQuilt(); err != nil {
+		return b, err
+	}
 	if o.Ctr != "" {
-		setups = append(setups, b.setupCtr)
-	}
-	if o.Podman != "" {
-		setups = append(setups, b.setupPodman)
-	}
-	for _, setup := range setups {
-		if err := setup(); err != nil {
+		if err := b.setupCtr(); err != nil {
 			return b, err
 		}
+	}
+	if o.Podman != "" {
+		return b, b.setupPodman()
 	}
 	return b, nil
 }
 
-// run measures every phase: run of /bin/true, exec and logs on a running
-// container, then the memory of running containers.
-func (b *bench) run(ctx context.Context) error {
+// run measures run of /bin/true, exec and logs on a running container,
+// then the memory of running containers, and reports progress.
+func (b *bench) run(ctx context.Context, progress io.Writer) error {
 	phases := []struct {
 		name string
 		fn   func(context.Context) error
 	}{{"run", b.runPhase}, {"exec, logs", b.execPhase}, {"memory", b.memPhase}}
 	for i, p := range phases {
-		fmt.Fprintf(b.progress, "[%d/%d] %s ... ", i+1, len(phases), p.name)
+		fmt.Fprintf(progress, "[%d/%d] %s ... ", i+1, len(phases), p.name)
 		start := time.Now()
 		err := p.fn(ctx)
-		fmt.Fprintf(b.progress, "%.1fs\n", time.Since(start).Seconds())
+		fmt.Fprintf(progress, "%.1fs\n", time.Since(start).Seconds())
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
@@ -106,11 +97,12 @@ func (b *bench) run(ctx context.Context) error {
 	return nil
 }
 
-// interleave calls step for each tool in turn, an untimed warm-up round
-// and then -n rounds, the tool that goes first rotating from round to
-// round (quiltctl, ctr, podman; ctr, podman, quiltctl; ...), so that a
-// drift of the machine's load and warm caches favour none.
-func (b *bench) interleave(ctx context.Context, rounds int, step func(k int) ([]sample, error)) error {
+// interleave calls step for each tool in turn, in an untimed warm-up
+// round and then rounds measured ones, the tool that goes first rotating
+// (quiltctl, ctr, podman; ctr, podman, quiltctl; ...), so that a drift of
+// the machine's load and warm caches favour none. step returns the time
+// of a metric named name, or 0 for no sample.
+func (b *bench) interleave(ctx context.Context, name string, rounds int, step func(k int) (time.Duration, error)) error {
 	for i := -1; i < rounds; i++ {
 		for j := range nTools {
 			k := (j + max(i, 0)) % nTools
@@ -120,14 +112,12 @@ func (b *bench) interleave(ctx context.Context, rounds int, step func(k int) ([]
 			if ctx.Err() != nil {
 				return ErrInterrupted
 			}
-			samples, err := step(k)
+			took, err := step(k)
 			if err != nil {
 				return err
 			}
-			for _, s := range samples {
-				if i >= 0 {
-					b.res.add(s.name, s.unit, k, s.value)
-				}
+			if i >= 0 && took > 0 {
+				b.res.add(name, unitNanos, k, float64(took))
 			}
 		}
 	}
@@ -139,40 +129,38 @@ func (b *bench) nextID(prefix string) string {
 	return prefix + strconv.Itoa(b.seq)
 }
 
+// runArgs are the arguments that run cmd in a new container: removed at
+// its end in the foreground, or detached when name is set.
+func (b *bench) runArgs(k int, name string, cmd ...string) []string {
+	var args []string
+	switch k {
+	case quiltIdx:
+		args = []string{"run", "--rm", imageRef, "--"}
+		if name != "" {
+			args = []string{"run", "-d", "--name", name, imageRef, "--"}
+		}
+	case ctrIdx:
+		args = []string{"run", "--rm", imageRef, b.nextID("bench-run-")}
+		if name != "" { // a detached task leaves its fifos behind
+			args = []string{"run", "-d", "--fifo-dir", filepath.Join(b.dir, "fifo"), imageRef, name}
+		}
+	case podmanIdx:
+		args = []string{"run", "--rm", "--network=none", "--cgroup-parent", b.cgroup + "/podman", imageRef}
+		if name != "" {
+			args = []string{"run", "-d", "--name", name, "--network=none", "--cgroup-parent", b.cgroup + "/podman", imageRef}
+		}
+	}
+	return append(args, cmd...)
+}
+
 // runPhase times a foreground run of /bin/true that removes its
 // container: `quiltctl run --rm`, `ctr run --rm`, `podman run --rm
 // --network=none`.
 func (b *bench) runPhase(ctx context.Context) error {
-	return b.interleave(ctx, b.opts.Iterations, func(k int) ([]sample, error) {
-		var args []string
-		switch k {
-		case quiltIdx:
-			args = []string{"run", "--rm", imageRef, "--", "/bin/true"}
-		case ctrIdx:
-			args = []string{"run", "--rm", imageRef, b.nextID("bench-run-"), "/bin/true"}
-		case podmanIdx:
-			args = []string{"run", "--rm", "--network=none", "--cgroup-parent", b.cgroup + "/podman", imageRef, "/bin/true"}
-		}
-		_, took, err := b.tools[k].do(args...)
-		return []sample{{"run", unitNanos, float64(took)}}, err
+	return b.interleave(ctx, "run", b.opts.Iterations, func(k int) (time.Duration, error) {
+		_, took, err := b.tools[k].do(b.runArgs(k, "", "/bin/true")...)
+		return took, err
 	})
-}
-
-// detach starts a container named name running cmd in the background.
-func (b *bench) detach(k int, name string, cmd ...string) error {
-	var args []string
-	switch k {
-	case quiltIdx:
-		args = append([]string{"run", "-d", "--name", name, imageRef, "--"}, cmd...)
-	case ctrIdx:
-		// A detached task leaves its stdio fifos behind: keep them in
-		// the harness's directory.
-		args = append([]string{"run", "-d", "--fifo-dir", filepath.Join(b.dir, "fifo"), imageRef, name}, cmd...)
-	case podmanIdx:
-		args = append([]string{"run", "-d", "--name", name, "--network=none", "--cgroup-parent", b.cgroup + "/podman", imageRef}, cmd...)
-	}
-	_, _, err := b.tools[k].do(args...)
-	return err
 }
 
 // execPhase starts one container per tool that prints a few lines and
@@ -180,64 +168,61 @@ func (b *bench) detach(k int, name string, cmd ...string) error {
 // logs command).
 func (b *bench) execPhase(ctx context.Context) error {
 	script := fmt.Sprintf("for i in $(seq %d); do echo line $i; done; exec sleep 100000", logLines)
+	logs := func(k int) (time.Duration, error) {
+		out, took, err := b.tools[k].do("logs", execName)
+		if err == nil && strings.Count(out, "line ") != logLines {
+			err = fmt.Errorf("%s logs %s: %w: %q, want %d lines", b.tools[k].name, execName, ErrOutput, out, logLines)
+		}
+		return took, err
+	}
 	for k, t := range b.tools {
 		if t == nil {
 			continue
 		}
-		if err := b.detach(k, execName, "sh", "-c", script); err != nil {
+		if _, _, err := t.do(b.runArgs(k, execName, "sh", "-c", script)...); err != nil {
 			return err
 		}
 		if k == ctrIdx {
 			continue
 		}
-		deadline := time.Now().Add(b.opts.Timeout)
-		for out, _, err := t.do("logs", execName); strings.Count(out, "line ") < logLines; out, _, err = t.do("logs", execName) {
-			if err != nil || time.Now().After(deadline) {
-				return fmt.Errorf("%s logs %s: %w: %q %v", t.name, execName, ErrNotReady, out, err)
-			}
+		_, err := logs(k) // until the lines are there
+		for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
+			_, err = logs(k)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	err := b.interleave(ctx, b.opts.Iterations, func(k int) ([]sample, error) {
+	err := b.interleave(ctx, "exec", b.opts.Iterations, func(k int) (time.Duration, error) {
 		args := []string{"exec", execName, "/bin/true"}
 		if k == ctrIdx {
 			args = []string{"task", "exec", "--exec-id", b.nextID("exec-"), execName, "/bin/true"}
 		}
 		_, took, err := b.tools[k].do(args...)
-		return []sample{{"exec", unitNanos, float64(took)}}, err
+		return took, err
 	})
 	if err != nil {
 		return err
 	}
-	return b.interleave(ctx, b.opts.Iterations, func(k int) ([]sample, error) {
+	return b.interleave(ctx, "logs", b.opts.Iterations, func(k int) (time.Duration, error) {
 		if k == ctrIdx {
-			return nil, nil
+			return 0, nil
 		}
-		out, took, err := b.tools[k].do("logs", execName)
-		if err == nil && strings.Count(out, "line ") != logLines {
-			err = fmt.Errorf("%s logs %s: %w: %q, want %d lines", b.tools[k].name, execName, ErrOutput, out, logLines)
-		}
-		return []sample{{"logs", unitNanos, float64(took)}}, err
+		return logs(k)
 	})
 }
 
 // memPhase starts -k containers running sleep per tool (interleaved), lets
 // them settle, and records the USS and PSS of the process each tool added
 // for each container besides the container's command: quilt-init, the
-// containerd shim, conmon. It also records how much the daemon (quiltd, a
-// private containerd) grew per container.
+// containerd shim, conmon.
 func (b *bench) memPhase(ctx context.Context) error {
-	daemons := [nTools]*daemonProc{quiltIdx: b.quiltd, ctrIdx: b.containerd}
-	var before [nTools]memUsage
-	for k, d := range daemons {
-		if d != nil && b.tools[k] != nil {
-			before[k], _ = readMem(d.cmd.Process.Pid)
-		}
-	}
 	var started [nTools]int
-	err := b.interleave(ctx, b.opts.Containers-1, func(k int) ([]sample, error) {
+	err := b.interleave(ctx, "", b.opts.Containers-1, func(k int) (time.Duration, error) {
 		started[k]++
-		return nil, b.detach(k, memName+strconv.Itoa(started[k]), "sleep", "100000")
+		_, _, err := b.tools[k].do(b.runArgs(k, memName+strconv.Itoa(started[k]), "sleep", "100000")...)
+		return 0, err
 	})
 	if err != nil {
 		return err
@@ -256,13 +241,6 @@ func (b *bench) memPhase(ctx context.Context) error {
 			b.res.add("memory/USS", unitKiB, k, float64(m.USS))
 			b.res.add("memory/PSS", unitKiB, k, float64(m.PSS))
 		}
-		if d := daemons[k]; d != nil && t != nil {
-			after, err := readMem(d.cmd.Process.Pid)
-			if err != nil {
-				return err
-			}
-			b.res.add("memory/daemon USS", unitKiB, k, float64(after.USS-before[k].USS)/float64(b.opts.Containers))
-		}
 	}
 	return nil
 }
@@ -272,38 +250,32 @@ func (b *bench) memPhase(ctx context.Context) error {
 // shim (a comm is cut at 15 bytes) and conmon.
 var monitors = [nTools]string{quiltIdx: ".quilt-init", ctrIdx: "containerd-shim", podmanIdx: "conmon"}
 
-// monitor returns the pid of the process tool k added for container name.
+// monitor returns the pid of the process tool k added for container name:
+// quiltd's container init, the parent of containerd's task, podman's
+// conmon.
 func (b *bench) monitor(k int, name string) (int, error) {
 	t := b.tools[k]
+	args := map[int][]string{quiltIdx: {"inspect", name}, ctrIdx: {"task", "ls"}, podmanIdx: {"inspect", "-f", "{{.State.ConmonPid}}", name}}[k]
+	out, _, err := t.do(args...)
 	var pid int
-	var err error
-	switch k {
-	case quiltIdx: // the container's init is quilt-init
-		var out string
-		if out, _, err = t.do("inspect", name); err == nil {
-			var c []struct{ Pid int }
-			if err = json.Unmarshal([]byte(out), &c); err == nil && len(c) == 1 {
-				pid = c[0].Pid
-			}
+	switch {
+	case err != nil:
+	case k == quiltIdx:
+		var c []struct{ Pid int }
+		if err = json.Unmarshal([]byte(out), &c); err == nil && len(c) == 1 {
+			pid = c[0].Pid
 		}
-	case ctrIdx: // the shim is the parent of the task's init
-		var out string
-		if out, _, err = t.do("task", "ls"); err == nil {
-			pid, err = taskPid(out, name)
-		}
-		if err == nil {
+	case k == ctrIdx:
+		if pid, err = taskPid(out, name); err == nil {
 			_, pid, err = procStat(pid)
 		}
-	case podmanIdx:
-		var out string
-		if out, _, err = t.do("inspect", "-f", "{{.State.ConmonPid}}", name); err == nil {
-			pid, err = strconv.Atoi(strings.TrimSpace(out))
-		}
+	default:
+		pid, err = strconv.Atoi(strings.TrimSpace(out))
 	}
-	if err != nil {
-		return 0, fmt.Errorf("%s container %s: %w", t.name, name, err)
+	comm := ""
+	if err == nil {
+		comm, _, err = procStat(pid)
 	}
-	comm, _, err := procStat(pid)
 	if err != nil || comm != monitors[k] {
 		return 0, fmt.Errorf("%s container %s: %w: process %d is %q, want %q (%v)", t.name, name, ErrOutput, pid, comm, monitors[k], err)
 	}

@@ -15,11 +15,11 @@ import (
 )
 
 // globalDirs are directories outside the harness's own that containerd's
-// shims, runc and podman create on their own. Those absent before the run
-// are removed after it when empty, children first.
+// shims, ctr, runc and podman create on their own. Those absent before the
+// run are removed after it when empty, children first.
 var globalDirs = []string{
-	"/run/containerd", "/run/containerd/s", "/run/containerd/fifo", "/run/containerd/runc", "/run/containerd/runc/" + ctrNamespace,
-	"/run/libpod", "/run/containers", "/run/runc",
+	"/run/containerd", "/run/containerd/s", "/run/containerd/fifo", "/run/containerd/runc",
+	"/run/containerd/runc/" + ctrNamespace, "/run/libpod", "/run/containers", "/run/runc",
 }
 
 func absentDirs() []string {
@@ -32,80 +32,52 @@ func absentDirs() []string {
 	return absent
 }
 
-// mountPoints returns the mount points (field 5) of mountinfo text that
-// lie below dir, in mount order, and the mount points of cgroup and
-// cgroup2 filesystems.
-func mountPoints(mountinfo, dir string) (below, cgroups []string) {
+// mountsBelow returns the mount points (field 5) of mountinfo text that
+// lie below dir, in mount order. The tools name their mount points with
+// ids, so the octal escapes of unusual characters are left alone.
+func mountsBelow(mountinfo, dir string) []string {
+	var below []string
 	for _, line := range strings.Split(mountinfo, "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		f, fstype := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || len(fstype) < 1 {
-			continue
-		}
-		mp := unescapeOctal(f[4])
-		if dir != "" && strings.HasPrefix(mp, dir+"/") {
-			below = append(below, mp)
-		}
-		if fstype[0] == "cgroup" || fstype[0] == "cgroup2" {
-			cgroups = append(cgroups, mp)
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			below = append(below, f[4])
 		}
 	}
-	return below, cgroups
-}
-
-// unescapeOctal undoes mountinfo's \ooo escapes.
-func unescapeOctal(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func mountinfo() (string, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("mounts: %w", err)
-	}
-	return string(b), nil
+	return below
 }
 
 // unmountBelow lazily unmounts everything mounted below dir, last first.
 func unmountBelow(dir string) error {
-	info, err := mountinfo()
+	info, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
-		return err
+		return fmt.Errorf("mounts: %w", err)
 	}
-	below, _ := mountPoints(info, dir)
 	var errs []error
-	for _, mp := range slices.Backward(below) {
-		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+	for _, mp := range slices.Backward(mountsBelow(string(info), dir)) {
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
 			errs = append(errs, fmt.Errorf("unmount %s: %w", mp, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// removeCgroups removes the cgroup tree (the harness's own parent, every
-// process in it killed) and the cgroup ifEmpty (shared by name, removed
-// only when nothing is left in it) from every hierarchy.
-func removeCgroups(tree, ifEmpty string) error {
-	info, err := mountinfo()
-	if err != nil {
-		return err
+// cgroupDirs returns the directories of cgroup name in every hierarchy
+// (v1 controllers, v1's named and unified ones, or v2's single one).
+func cgroupDirs(name string) []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + name)
+	if _, err := os.Stat("/sys/fs/cgroup" + name); err == nil {
+		dirs = append(dirs, "/sys/fs/cgroup"+name)
 	}
-	_, mounts := mountPoints(info, "")
+	return dirs
+}
+
+// removeCgroups removes the cgroup tree (the harness's own parent, every
+// process in it killed) and the cgroup ifEmpty (named after the ctr
+// namespace, removed only when nothing is left in it) in every hierarchy.
+func removeCgroups(tree, ifEmpty string) error {
 	var errs []error
-	for _, mnt := range mounts {
+	for _, top := range cgroupDirs(tree) {
 		var dirs []string
-		_ = filepath.WalkDir(filepath.Join(mnt, tree), func(p string, d fs.DirEntry, err error) error {
+		_ = filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
 				dirs = append(dirs, p)
 			}
@@ -114,14 +86,15 @@ func removeCgroups(tree, ifEmpty string) error {
 		for _, d := range slices.Backward(dirs) {
 			errs = append(errs, removeCgroup(d, true))
 		}
-		errs = append(errs, removeCgroup(filepath.Join(mnt, ifEmpty), false))
+	}
+	for _, d := range cgroupDirs(ifEmpty) {
+		errs = append(errs, removeCgroup(d, false))
 	}
 	return errors.Join(errs...)
 }
 
-// removeCgroup removes one cgroup directory, retrying while the kernel
-// still counts dying processes; with kill, it SIGKILLs the processes in it
-// first.
+// removeCgroup removes one cgroup directory; with kill, it SIGKILLs the
+// processes in it first, and retries while the kernel still counts them.
 func removeCgroup(dir string, kill bool) error {
 	var err error
 	for range 50 {
@@ -133,16 +106,35 @@ func removeCgroup(dir string, kill bool) error {
 				}
 			}
 		}
-		err = unix.Rmdir(dir)
-		if err == nil || errors.Is(err, unix.ENOENT) {
+		if err = unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
 			return nil
 		}
-		if !errors.Is(err, unix.EBUSY) || !kill {
+		if !kill || !errors.Is(err, unix.EBUSY) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("remove cgroup %s: %w", dir, err)
+}
+
+// hostInfo describes the machine and its load while the harness ran.
+type hostInfo struct {
+	Kernel    string `json:"kernel"`
+	CPUs      int    `json:"cpus"`
+	Cgroup    string `json:"cgroup"`
+	Go        string `json:"go"`
+	LoadStart string `json:"loadStart"`
+	LoadEnd   string `json:"loadEnd"`
+}
+
+// readFirst returns the first n fields of a /proc or /sys file, or
+// "unknown".
+func readFirst(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if f := strings.Fields(string(b)); err == nil && len(f) >= n {
+		return strings.Join(f[:n], " ")
+	}
+	return "unknown"
 }
 
 func cgroupMode() string {
@@ -153,12 +145,4 @@ func cgroupMode() string {
 		return "v1 (hybrid)"
 	}
 	return "v1"
-}
-
-func kernelRelease() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return "unknown"
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }

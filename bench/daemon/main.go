@@ -72,21 +72,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	host := hostInfo{Kernel: kernelRelease(), CPUs: goruntime.NumCPU(), Cgroup: cgroupMode(), Go: goruntime.Version(), LoadStart: loadAvg()}
-	fmt.Fprintf(stderr, "setup: image, private quiltd, containerd and podman storage (load average %s) ... ", host.LoadStart)
-	b, err := newBench(o, stderr)
-	fmt.Fprintln(stderr, "done")
+	host := hostInfo{Kernel: readFirst("/proc/sys/kernel/osrelease", 1), CPUs: goruntime.NumCPU(), Cgroup: cgroupMode(),
+		Go: goruntime.Version(), LoadStart: readFirst("/proc/loadavg", 3)}
+	fmt.Fprintf(stderr, "setup: image, private quiltd, containerd, podman storage (load average %s)\n", host.LoadStart)
+	b, err := newBench(o)
 	if err == nil && ctx.Err() == nil {
-		err = b.run(ctx)
+		err = b.run(ctx, stderr)
 	}
-	host.LoadEnd = loadAvg()
+	host.LoadEnd = readFirst("/proc/loadavg", 3)
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "bench: interrupted, cleaning up")
 	}
-	if cerr := b.cleanupTools(); cerr != nil {
+	if cerr := b.cleanup(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
 	}
-	if len(b.res.list) == 0 || (err != nil && !errors.Is(err, ErrInterrupted)) {
+	if len(b.res) == 0 || (err != nil && !errors.Is(err, ErrInterrupted)) {
 		return err
 	}
 	rep := report{Host: host, Iterations: o.Iterations, Containers: o.Containers, Interrupted: errors.Is(err, ErrInterrupted), Metrics: metrics(b.res)}

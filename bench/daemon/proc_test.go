@@ -96,19 +96,15 @@ func TestTaskPid(t *testing.T) {
 	}
 }
 
-func TestMountPoints(t *testing.T) {
+func TestMountsBelow(t *testing.T) {
 	info := `22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 30 22 0:26 / /sys/fs/cgroup/memory rw shared:9 - cgroup cgroup rw,memory
-31 22 0:27 / /sys/fs/cgroup/unified rw shared:10 - cgroup2 cgroup2 rw
 90 22 0:50 / /tmp/d/root/a rw - overlay overlay rw
-91 90 0:51 / /tmp/d/with\040space rw - tmpfs tmpfs rw
+91 90 0:51 / /tmp/d/b rw - tmpfs tmpfs rw
 92 22 0:52 / /tmp/dd rw - tmpfs tmpfs rw
+93 22 0:53 / /tmp/d rw - tmpfs tmpfs rw
 `
-	below, cgroups := mountPoints(info, "/tmp/d")
-	if want := []string{"/tmp/d/root/a", "/tmp/d/with space"}; !slices.Equal(below, want) {
-		t.Errorf("below = %q, want %q", below, want)
-	}
-	if want := []string{"/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified"}; !slices.Equal(cgroups, want) {
-		t.Errorf("cgroups = %q, want %q", cgroups, want)
+	if got, want := mountsBelow(info, "/tmp/d"), []string{"/tmp/d/root/a", "/tmp/d/b"}; !slices.Equal(got, want) {
+		t.Errorf("mountsBelow = %q, want %q", got, want)
 	}
 }

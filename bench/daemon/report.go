@@ -17,16 +17,6 @@ type toolInfo struct {
 	Note    string `json:"note"`
 }
 
-// hostInfo describes the machine and its load while the harness ran.
-type hostInfo struct {
-	Kernel    string `json:"kernel"`
-	CPUs      int    `json:"cpus"`
-	Cgroup    string `json:"cgroup"`
-	Go        string `json:"go"`
-	LoadStart string `json:"loadStart"`
-	LoadEnd   string `json:"loadEnd"`
-}
-
 // metric is one row of a report: every tool's summary of one series.
 type metric struct {
 	Name string
@@ -47,7 +37,7 @@ type targetResult struct {
 // report is what the harness prints, as a table or as JSON.
 type report struct {
 	Host        hostInfo       `json:"host"`
-	Tools       []toolInfo     `json:"tools"` // by tool index; empty name: left out
+	Tools       []toolInfo     `json:"tools"` // by tool index; no name: left out
 	Iterations  int            `json:"iterations"`
 	Containers  int            `json:"containers"`
 	Interrupted bool           `json:"interrupted,omitempty"`
@@ -56,9 +46,9 @@ type report struct {
 }
 
 // metrics summarizes every series of res.
-func metrics(res *results) []metric {
+func metrics(res results) []metric {
 	var ms []metric
-	for _, s := range res.list {
+	for _, s := range res {
 		m := metric{Name: s.name, Unit: s.unit, Raw: s.samples}
 		for k := range nTools {
 			m.Sum[k] = summarize(s.samples[k])
@@ -73,62 +63,50 @@ func metrics(res *results) []metric {
 // and the USS quilt adds per container no more than the shim's. A figure
 // without samples is left out.
 func targets(ms []metric) []targetResult {
-	by := map[string]metric{}
-	for _, m := range ms {
-		by[m.Name] = m
-	}
 	var out []targetResult
 	add := func(label string, v, limit float64, u unit) {
 		if !math.IsNaN(v) {
 			out = append(out, targetResult{label, v, limit, u, v <= limit})
 		}
 	}
-	if m, ok := by["run"]; ok {
-		add("run: quiltctl/ctr", ratio(m.Sum[quiltIdx].Median, m.Sum[ctrIdx].Median), 0.5, "")
-		add("run: quiltctl/podman", ratio(m.Sum[quiltIdx].Median, m.Sum[podmanIdx].Median), 0.25, "")
-	}
-	if m, ok := by["exec"]; ok {
-		add("exec: quiltctl median", m.Sum[quiltIdx].Median, 10e6, unitNanos)
-	}
-	if m, ok := by["logs"]; ok {
-		add("logs: quiltctl median", m.Sum[quiltIdx].Median, 5e6, unitNanos)
-	}
-	if m, ok := by["memory/USS"]; ok {
-		add("memory: USS quilt-init/shim", ratio(m.Sum[quiltIdx].Mean, m.Sum[ctrIdx].Mean), 1, "")
+	for _, m := range ms {
+		s := m.Sum
+		switch m.Name {
+		case "run":
+			add("run: quiltctl/ctr", ratio(s[quiltIdx].Median, s[ctrIdx].Median), 0.5, "")
+			add("run: quiltctl/podman", ratio(s[quiltIdx].Median, s[podmanIdx].Median), 0.25, "")
+		case "exec":
+			add("exec: quiltctl median", s[quiltIdx].Median, 10e6, unitNanos)
+		case "logs":
+			add("logs: quiltctl median", s[quiltIdx].Median, 5e6, unitNanos)
+		case "memory/USS":
+			add("memory: USS quilt-init/shim", ratio(s[quiltIdx].Mean, s[ctrIdx].Mean), 1, "")
+		}
 	}
 	return out
 }
 
-// writeJSON writes rep as indented JSON; NaN statistics (a tool without
-// samples) are written as null.
+// writeJSON writes rep as indented JSON, with every sample; a tool
+// without samples of a metric is left out of it.
 func writeJSON(w io.Writer, rep report) error {
 	type jsonSummary struct {
-		N                           int
-		Mean, Median, P90, Min, Max *float64
-	}
-	num := func(f float64) *float64 {
-		if math.IsNaN(f) {
-			return nil
-		}
-		return &f
+		summary
+		Samples []float64 `json:"samples"`
 	}
 	type jsonMetric struct {
-		Name    string                 `json:"name"`
-		Unit    unit                   `json:"unit"`
-		Tools   map[string]jsonSummary `json:"tools"`
-		Samples map[string][]float64   `json:"samples"`
+		Name  string                 `json:"name"`
+		Unit  unit                   `json:"unit"`
+		Tools map[string]jsonSummary `json:"tools"`
 	}
 	out := struct {
 		report
 		Metrics []jsonMetric `json:"metrics"`
 	}{report: rep}
 	for _, m := range rep.Metrics {
-		jm := jsonMetric{Name: m.Name, Unit: m.Unit, Tools: map[string]jsonSummary{}, Samples: map[string][]float64{}}
+		jm := jsonMetric{m.Name, m.Unit, map[string]jsonSummary{}}
 		for k, s := range m.Sum {
-			if k < len(rep.Tools) && rep.Tools[k].Name != "" && s.N > 0 {
-				name := rep.Tools[k].Name
-				jm.Tools[name] = jsonSummary{s.N, num(s.Mean), num(s.Median), num(s.P90), num(s.Min), num(s.Max)}
-				jm.Samples[name] = m.Raw[k]
+			if s.N > 0 {
+				jm.Tools[rep.Tools[k].Name] = jsonSummary{s, m.Raw[k]}
 			}
 		}
 		out.Metrics = append(out.Metrics, jm)
@@ -160,39 +138,36 @@ func writeTable(w io.Writer, rep report) error {
 		b.WriteString("INTERRUPTED: partial results\n")
 	}
 	memTitle := "memory per container (mean)"
-	width := len(memTitle)
-	name := func(s string) string { return fmt.Sprintf("%-*s", width, s) }
+	name := func(s string) string { return fmt.Sprintf("%-*s", len(memTitle), s) }
+	row := func(tw io.Writer, m metric, f func(float64) string, center, tail func(summary) float64) {
+		s := m.Sum
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name(strings.TrimPrefix(m.Name, "memory/")),
+			f(center(s[0])), f(center(s[1])), f(center(s[2])),
+			fmtRatio(ratio(center(s[0]), center(s[1]))), fmtRatio(ratio(center(s[0]), center(s[2]))),
+			f(tail(s[0])), f(tail(s[1])), f(tail(s[2])), s[0].N)
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\n%s\tquiltctl med\tctr med\tpodman med\tquiltctl/ctr\tquiltctl/podman\tquiltctl p90\tctr p90\tpodman p90\tn\t\n", name("latency"))
 	for _, m := range rep.Metrics {
 		if m.Unit == unitNanos {
-			s := m.Sum
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name(m.Name),
-				fmtDur(s[0].Median), fmtDur(s[1].Median), fmtDur(s[2].Median),
-				fmtRatio(ratio(s[0].Median, s[1].Median)), fmtRatio(ratio(s[0].Median, s[2].Median)),
-				fmtDur(s[0].P90), fmtDur(s[1].P90), fmtDur(s[2].P90), s[0].N)
+			row(tw, m, fmtDur, func(s summary) float64 { return s.Median }, func(s summary) float64 { return s.P90 })
 		}
 	}
 	fmt.Fprintf(tw, "\n%s\tquilt-init\tshim\tconmon\tquiltctl/ctr\tquiltctl/podman\tquilt-init max\tshim max\tconmon max\tn\t\n", memTitle)
 	for _, m := range rep.Metrics {
 		if m.Unit == unitKiB {
-			s := m.Sum
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name(strings.TrimPrefix(m.Name, "memory/")),
-				fmtKiB(s[0].Mean), fmtKiB(s[1].Mean), fmtKiB(s[2].Mean),
-				fmtRatio(ratio(s[0].Mean, s[1].Mean)), fmtRatio(ratio(s[0].Mean, s[2].Mean)),
-				fmtKiB(s[0].Max), fmtKiB(s[1].Max), fmtKiB(s[2].Max), s[0].N)
+			row(tw, m, fmtKiB, func(s summary) float64 { return s.Mean }, func(s summary) float64 { return s.Max })
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	b.WriteString("\n(daemon USS: the daemon's growth divided by the containers started; podman has no daemon)\n\ntargets (issue 5):\n")
+	b.WriteString("\ntargets (issue 5):\n")
 	for _, t := range rep.Targets {
-		val, lim := fmtRatio(t.Value), fmtRatio(t.Limit)
+		val, lim, verdict := fmtRatio(t.Value), fmtRatio(t.Limit), "met"
 		if t.Unit == unitNanos {
 			val, lim = fmtDur(t.Value), fmtDur(t.Limit)
 		}
-		verdict := "met"
 		if !t.Met {
 			verdict = "MISSED"
 		}
@@ -205,8 +180,7 @@ func writeTable(w io.Writer, rep report) error {
 // fmtDur formats nanoseconds as milliseconds with about three significant
 // digits.
 func fmtDur(ns float64) string {
-	ms := ns / 1e6
-	switch {
+	switch ms := ns / 1e6; {
 	case math.IsNaN(ns):
 		return "-"
 	case ms < 10:

@@ -11,7 +11,7 @@ import (
 // an exec median of 12 ms (missed), no ctr logs, and quilt-init's USS at
 // half the shim's.
 func testReport() report {
-	res := newResults()
+	var res results
 	for _, v := range []float64{90e6, 110e6, 100e6} {
 		res.add("run", unitNanos, quiltIdx, v)
 		res.add("run", unitNanos, ctrIdx, 2.5*v)
@@ -63,7 +63,7 @@ func TestTargets(t *testing.T) {
 }
 
 func TestTargetsLeaveOutMissingTools(t *testing.T) {
-	res := newResults()
+	var res results
 	res.add("run", unitNanos, quiltIdx, 1e6)
 	if got := targets(metrics(res)); len(got) != 0 {
 		t.Errorf("targets without ctr and podman samples = %+v, want none", got)
@@ -107,11 +107,10 @@ func TestWriteJSON(t *testing.T) {
 			Name  string `json:"name"`
 			Unit  string `json:"unit"`
 			Tools map[string]struct {
-				N      int
-				Median *float64
-				Mean   *float64
+				N       int
+				Median  float64
+				Samples []float64
 			} `json:"tools"`
-			Samples map[string][]float64 `json:"samples"`
 		} `json:"metrics"`
 		Targets []targetResult `json:"targets"`
 	}
@@ -122,7 +121,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatalf("report = %+v", got)
 	}
 	run, logs := got.Metrics[0], got.Metrics[2]
-	if run.Name != "run" || run.Unit != "ns" || run.Tools["ctr"].N != 3 || *run.Tools["ctr"].Median != 250e6 || len(run.Samples["podman"]) != 3 {
+	if run.Name != "run" || run.Unit != "ns" || run.Tools["ctr"].N != 3 || run.Tools["ctr"].Median != 250e6 || len(run.Tools["podman"].Samples) != 3 {
 		t.Errorf("run metric = %+v", run)
 	}
 	if _, ok := logs.Tools["ctr"]; ok || logs.Name != "logs" {

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // ctrNamespace is the containerd namespace of the harness's containers;
@@ -15,74 +15,59 @@ import (
 const ctrNamespace = "quilt-bench"
 
 // setupQuilt starts a private quiltd (socket, root, state and cgroup
-// parent in the harness's directory and cgroup) and imports the image.
+// parent of its own) and imports the image.
 func (b *bench) setupQuilt() error {
-	t, err := newTool("quiltctl", filepath.Join(b.opts.Bin, "quiltctl"), b.dir, b.opts.Timeout)
-	if err != nil {
-		return err
-	}
 	bin, err := filepath.Abs(b.opts.Bin)
 	if err != nil {
 		return fmt.Errorf("-bin: %w", err)
 	}
+	t, err := newTool("quiltctl", filepath.Join(bin, "quiltctl"), b.dir, b.opts.Timeout)
+	if err != nil {
+		return err
+	}
 	dir := filepath.Join(b.dir, "quiltd")
 	sock := filepath.Join(dir, "quiltd.sock")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	t.args, t.note = []string{"--address", sock}, "private quiltd"
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("quiltd directory: %w", err)
 	}
-	d, err := startDaemon(filepath.Join(dir, "quiltd.log"), filepath.Join(bin, "quiltd"),
+	b.quiltd, err = startDaemon(filepath.Join(dir, "quiltd.log"), t, filepath.Join(bin, "quiltd"),
 		"--address", sock, "--root", filepath.Join(dir, "root"), "--state", filepath.Join(dir, "state"),
 		"--cgroup-parent", b.cgroup[1:]+"/quiltd", "--init", filepath.Join(bin, "quilt-init"),
 		"--quilt-sh", filepath.Join(bin, "quilt-sh"))
 	if err != nil {
 		return err
 	}
-	b.quiltd = d
-	t.args = []string{"--address", sock}
-	if err := d.waitReady(10*time.Second, func() error { _, _, err := t.do("version"); return err }); err != nil {
-		return err
-	}
-	b.tools[quiltIdx], t.note = t, "private quiltd"
+	b.tools[quiltIdx] = t
 	_, _, err = t.do("import", "--name", imageRef, b.image)
 	return err
 }
 
-// setupCtr uses the containerd at -containerd-address when it answers,
-// and otherwise starts a private one (root, state, sockets in the
-// harness's directory; no CRI plugin), then imports the image into the
-// harness's namespace.
+// setupCtr uses the containerd at -containerd-address when it answers, or
+// else starts a private one (root, state and sockets of its own, no CRI
+// plugin), and imports the image into the harness's namespace.
 func (b *bench) setupCtr() error {
 	t, err := newTool("ctr", b.opts.Ctr, b.dir, b.opts.Timeout)
 	if err != nil {
 		return err
 	}
-	sock := b.opts.ContainerdAddress
-	t.args = []string{"-a", sock, "-n", ctrNamespace}
-	if _, _, err := t.do("version"); err == nil {
-		t.note = "containerd at " + sock
-	} else {
+	t.args, t.note = []string{"-a", b.opts.ContainerdAddress, "-n", ctrNamespace}, "containerd at "+b.opts.ContainerdAddress
+	if _, _, err := t.do("version"); err != nil {
 		dir := filepath.Join(b.dir, "containerd")
-		sock = filepath.Join(dir, "containerd.sock")
+		sock, cfg := filepath.Join(dir, "containerd.sock"), filepath.Join(b.dir, "containerd.toml")
 		config := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"+
 			"[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n[plugins.\"io.containerd.internal.v1.opt\"]\n  path = %q\n",
 			filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, sock+".ttrpc", filepath.Join(dir, "opt"))
-		cfg := filepath.Join(b.dir, "containerd.toml")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := os.Mkdir(dir, 0o700); err != nil {
 			return fmt.Errorf("containerd directory: %w", err)
 		}
 		if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 			return fmt.Errorf("containerd config: %w", err)
 		}
-		d, err := startDaemon(filepath.Join(dir, "containerd.log"), b.opts.Containerd, "--config", cfg)
-		if err != nil {
+		t.args, t.note = []string{"-a", sock, "-n", ctrNamespace}, "private containerd"
+		if b.containerd, err = startDaemon(filepath.Join(dir, "containerd.log"), t, b.opts.Containerd, "--config", cfg); err != nil {
 			return err
 		}
-		b.containerd = d
-		t.args = []string{"-a", sock, "-n", ctrNamespace}
-		if err := d.waitReady(30*time.Second, func() error { _, _, err := t.do("version"); return err }); err != nil {
-			return err
-		}
-		t.note = "private containerd"
 	}
 	if out, _, err := t.do("version"); err == nil {
 		if _, v, ok := strings.Cut(out[strings.Index(out, "Server:")+1:], "Version:"); ok {
@@ -94,30 +79,27 @@ func (b *bench) setupCtr() error {
 	return err
 }
 
-// setupPodman gives podman a private configuration and storage in the
-// harness's directory: overlay storage, cgroupfs, runc, no network, no
-// registry, and loads the image.
+// setupPodman gives podman a configuration and storage of its own (overlay
+// storage, cgroupfs, runc, no network, no registry), and loads the image.
 func (b *bench) setupPodman() error {
 	t, err := newTool("podman", b.opts.Podman, b.dir, b.opts.Timeout)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(b.dir, "podman")
-	p := func(s string) string { return filepath.Join(dir, s) }
+	p := func(s string) string { return filepath.Join(b.dir, "podman", s) }
 	for _, d := range []string{"tmp", "libpod-tmp", "volumes", "networks"} {
 		if err := os.MkdirAll(p(d), 0o700); err != nil {
 			return fmt.Errorf("podman directory: %w", err)
 		}
 	}
-	// podman asks for RLIMIT_NOFILE 1048576 by default, which needs
-	// CAP_SYS_RESOURCE beyond the inherited hard limit: ask for that one.
-	// The same for RLIMIT_NPROC, which podman 4.3 lowers to 32768 for
-	// itself, conmon and the runtime.
+	// podman asks for RLIMIT_NOFILE and RLIMIT_NPROC above the inherited
+	// hard limits by default, which needs CAP_SYS_RESOURCE: ask for those
+	// (podman 4.3 lowers its own RLIMIT_NPROC to 32768).
 	nofile, nproc := hardLimit(syscall.RLIMIT_NOFILE, 1<<20), hardLimit(rlimitNproc, 32768)
 	files := map[string]string{
-		"containers.conf": fmt.Sprintf("[containers]\nnetns = \"none\"\nlog_driver = \"k8s-file\"\ndefault_ulimits = [\"nofile=%d:%d\", \"nproc=%d:%d\"]\n"+
-			"[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = %q\n"+
-			"tmp_dir = %q\nvolume_path = %q\n[network]\nnetwork_config_dir = %q\n",
+		"containers.conf": fmt.Sprintf("[containers]\nnetns = \"none\"\nlog_driver = \"k8s-file\"\n"+
+			"default_ulimits = [\"nofile=%d:%d\", \"nproc=%d:%d\"]\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n"+
+			"events_logger = \"file\"\nevents_logfile_path = %q\ntmp_dir = %q\nvolume_path = %q\n[network]\nnetwork_config_dir = %q\n",
 			nofile, nofile, nproc, nproc, p("events.log"), p("libpod-tmp"), p("volumes"), p("networks")),
 		"storage.conf":    fmt.Sprintf("[storage]\ndriver = \"overlay\"\ngraphroot = %q\nrunroot = %q\n", p("storage"), p("run")),
 		"registries.conf": "unqualified-search-registries = []\nshort-name-mode = \"disabled\"\n",
@@ -149,17 +131,15 @@ func hardLimit(resource int, most uint64) uint64 {
 	return l.Max
 }
 
-// cleanupTools removes every container and image the tools hold, stops
-// the daemons the harness started, then removes what is left on the host:
-// mounts below the harness's directory, its cgroups, the global
-// directories the tools created, the directory itself.
-func (b *bench) cleanupTools() error {
+// cleanup removes every container and image the tools hold, stops the
+// daemons the harness started, then removes what is left on the host:
+// the harness's cgroups, mounts below its directory, the directory, and
+// the global directories the tools created.
+func (b *bench) cleanup() error {
 	var errs []error
 	try := func(t *tool, args ...string) string {
 		out, _, err := t.do(args...)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, err)
 		return out
 	}
 	if t := b.tools[quiltIdx]; t != nil {
@@ -185,7 +165,7 @@ func (b *bench) cleanupTools() error {
 	}
 	for _, d := range []*daemonProc{b.quiltd, b.containerd} {
 		if d != nil {
-			errs = append(errs, d.stop(20*time.Second))
+			errs = append(errs, d.stop())
 		}
 	}
 	errs = append(errs, removeCgroups(b.cgroup, "/"+ctrNamespace))
@@ -195,8 +175,8 @@ func (b *bench) cleanupTools() error {
 			errs = append(errs, fmt.Errorf("temp directory: %w", err))
 		}
 	}
-	for i := len(b.absentDirs) - 1; i >= 0; i-- {
-		_ = os.Remove(b.absentDirs[i]) // only when empty
+	for _, d := range slices.Backward(b.absentDirs) {
+		_ = os.Remove(d) // only when empty
 	}
 	return errors.Join(errs...)
 }

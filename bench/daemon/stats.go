@@ -7,12 +7,12 @@ import (
 
 // summary describes one tool's samples of one metric.
 type summary struct {
-	N      int
-	Mean   float64
-	Median float64
-	P90    float64
-	Min    float64
-	Max    float64
+	N      int     `json:"n"`
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	P90    float64 `json:"p90"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
 }
 
 // summarize computes the summary of v; v is not modified. An empty v gives
@@ -20,7 +20,7 @@ type summary struct {
 func summarize(v []float64) summary {
 	if len(v) == 0 {
 		nan := math.NaN()
-		return summary{Mean: nan, Median: nan, P90: nan, Min: nan, Max: nan}
+		return summary{0, nan, nan, nan, nan, nan}
 	}
 	s := slices.Clone(v)
 	slices.Sort(s)
@@ -28,14 +28,7 @@ func summarize(v []float64) summary {
 	for _, x := range s {
 		sum += x
 	}
-	return summary{
-		N:      len(s),
-		Mean:   sum / float64(len(s)),
-		Median: quantile(s, 0.5),
-		P90:    quantile(s, 0.9),
-		Min:    s[0],
-		Max:    s[len(s)-1],
-	}
+	return summary{len(s), sum / float64(len(s)), quantile(s, 0.5), quantile(s, 0.9), s[0], s[len(s)-1]}
 }
 
 // quantile returns the q-quantile (0 <= q <= 1) of the sorted, non-empty
@@ -78,23 +71,15 @@ type series struct {
 	samples [nTools][]float64
 }
 
-// results collects series in the order they were first added.
-type results struct {
-	list []*series
-	byID map[string]*series
-}
-
-func newResults() *results {
-	return &results{byID: map[string]*series{}}
-}
+// results holds series in the order they were first added.
+type results []*series
 
 // add appends value v of tool index tool to the series name.
 func (r *results) add(name string, u unit, tool int, v float64) {
-	s, ok := r.byID[name]
-	if !ok {
-		s = &series{name: name, unit: u}
-		r.byID[name] = s
-		r.list = append(r.list, s)
+	i := slices.IndexFunc(*r, func(s *series) bool { return s.name == name })
+	if i < 0 {
+		i = len(*r)
+		*r = append(*r, &series{name: name, unit: u})
 	}
-	s.samples[tool] = append(s.samples[tool], v)
+	(*r)[i].samples[tool] = append((*r)[i].samples[tool], v)
 }

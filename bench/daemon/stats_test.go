@@ -56,19 +56,15 @@ func TestRatio(t *testing.T) {
 }
 
 func TestResultsKeepOrder(t *testing.T) {
-	r := newResults()
+	var r results
 	r.add("b", unitNanos, quiltIdx, 1)
 	r.add("a", unitKiB, podmanIdx, 2)
 	r.add("b", unitNanos, ctrIdx, 3)
-	if len(r.list) != 2 || r.list[0].name != "b" || r.list[1].name != "a" {
-		t.Fatalf("order = %v, want b then a", r.list)
+	if len(r) != 2 || r[0].name != "b" || r[1].name != "a" || r[1].unit != unitKiB {
+		t.Fatalf("results = %v, want b then a (KiB)", r)
 	}
-	b := r.byID["b"]
-	if len(b.samples[quiltIdx]) != 1 || !slices.Equal(b.samples[ctrIdx], []float64{3}) || len(b.samples[podmanIdx]) != 0 {
-		t.Errorf("series b samples = %v", b.samples)
-	}
-	if r.byID["a"].unit != unitKiB {
-		t.Errorf("series a unit = %q, want %q", r.byID["a"].unit, unitKiB)
+	if b := r[0].samples; len(b[quiltIdx]) != 1 || !slices.Equal(b[ctrIdx], []float64{3}) || len(b[podmanIdx]) != 0 {
+		t.Errorf("series b samples = %v", b)
 	}
 }
 

@@ -33,16 +33,12 @@ func newTool(name, bin, dir string, timeout time.Duration) (*tool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s binary: %w", name, err)
 	}
-	t := &tool{name: name, path: p, tmp: filepath.Join(dir, "out"), timeout: timeout}
-	if err := os.MkdirAll(t.tmp, 0o700); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
-	}
 	out, err := exec.Command(p, "--version").Output()
 	if err != nil {
 		return nil, fmt.Errorf("%s --version: %w: %w", name, ErrCommand, err)
 	}
-	t.version, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return t, nil
+	version, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return &tool{name: name, path: p, tmp: dir, timeout: timeout, version: version}, nil
 }
 
 // do runs the tool with args and returns its stdout and how long it took,
@@ -82,67 +78,57 @@ func (t *tool) do(args ...string) (string, time.Duration, error) {
 // daemonProc is a daemon the harness started (quiltd, containerd), with
 // its output in a log file.
 type daemonProc struct {
-	name   string
 	cmd    *exec.Cmd
 	log    string
 	exited chan struct{}
 }
 
-func startDaemon(log string, argv ...string) (*daemonProc, error) {
+// startDaemon starts argv and waits until ready, the tool command that
+// asks the daemon for its version, succeeds.
+func startDaemon(log string, ready *tool, argv ...string) (*daemonProc, error) {
 	f, err := os.Create(log)
 	if err != nil {
-		return nil, fmt.Errorf("%s log: %w", argv[0], err)
+		return nil, fmt.Errorf("daemon log: %w", err)
 	}
 	defer f.Close()
-	d := &daemonProc{name: filepath.Base(argv[0]), cmd: exec.Command(argv[0], argv[1:]...), log: log, exited: make(chan struct{})}
+	d := &daemonProc{cmd: exec.Command(argv[0], argv[1:]...), log: log, exited: make(chan struct{})}
 	d.cmd.Stdout, d.cmd.Stderr = f, f
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", d.name, err)
+		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	go func() {
 		_ = d.cmd.Wait()
 		close(d.exited)
 	}()
-	return d, nil
-}
-
-// waitReady polls probe until it succeeds, the daemon exits or timeout
-// passes.
-func (d *daemonProc) waitReady(timeout time.Duration, probe func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := probe()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, _, err := ready.do("version")
 		if err == nil {
-			return nil
+			return d, nil
 		}
 		select {
 		case <-d.exited:
-			return fmt.Errorf("%s exited: %v: %s", d.name, d.cmd.ProcessState, d.logTail())
+			err = fmt.Errorf("%w: exited: %v", ErrNotReady, d.cmd.ProcessState)
 		default:
+			if time.Now().Before(deadline) {
+				continue
+			}
+			err = fmt.Errorf("%w: %w", ErrNotReady, err)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %w: %w: %s", d.name, ErrNotReady, err, d.logTail())
-		}
-		time.Sleep(50 * time.Millisecond)
+		log, _ := os.ReadFile(d.log)
+		return d, fmt.Errorf("%s: %w\n%s", argv[0], err, log[max(0, len(log)-2000):])
 	}
 }
 
-// stop sends SIGTERM, and SIGKILL after grace.
-func (d *daemonProc) stop(grace time.Duration) error {
+// stop sends SIGTERM, and SIGKILL after 20 seconds.
+func (d *daemonProc) stop() error {
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.exited:
 		return nil
-	case <-time.After(grace):
+	case <-time.After(20 * time.Second):
 	}
 	_ = d.cmd.Process.Kill()
 	<-d.exited
-	return fmt.Errorf("%s did not stop in %v after SIGTERM; killed", d.name, grace)
-}
-
-func (d *daemonProc) logTail() string {
-	b, _ := os.ReadFile(d.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
+	return fmt.Errorf("%s did not stop after SIGTERM; killed", d.cmd.Path)
 }
