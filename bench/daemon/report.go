@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -153,11 +154,11 @@ func writeTable(w io.Writer, rep report) error {
 			row(tw, m, fmtDur, func(s summary) float64 { return s.Median }, func(s summary) float64 { return s.P90 })
 		}
 	}
-	fmt.Fprintf(tw, "\n%s\tquilt-init\tshim\tconmon\tquiltctl/ctr\tquiltctl/podman\tquilt-init max\tshim max\tconmon max\tn\t\n", memTitle)
-	for _, m := range rep.Metrics {
-		if m.Unit == unitKiB {
-			row(tw, m, fmtKiB, func(s summary) float64 { return s.Mean }, func(s summary) float64 { return s.Max })
+	for i, m := range slices.DeleteFunc(slices.Clone(rep.Metrics), func(m metric) bool { return m.Unit != unitKiB }) {
+		if i == 0 {
+			fmt.Fprintf(tw, "\n%s\tquilt-init\tshim\tconmon\tquiltctl/ctr\tquiltctl/podman\tquilt-init max\tshim max\tconmon max\tn\t\n", memTitle)
 		}
+		row(tw, m, fmtKiB, func(s summary) float64 { return s.Mean }, func(s summary) float64 { return s.Max })
 	}
 	if err := tw.Flush(); err != nil {
 		return err
