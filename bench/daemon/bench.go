@@ -32,6 +32,7 @@ type bench struct {
 	dir        string
 	cgroup     string // "/quilt-bench-PID": cgroup parent of quiltd's and podman's containers
 	image      string // the docker-save archive every tool imports
+	quiltSock  string // quiltd's API socket
 	tools      [nTools]*tool
 	quiltd     *daemonProc
 	containerd *daemonProc // nil when an already running containerd is used
@@ -84,7 +85,7 @@ func (b *bench) run(ctx context.Context, progress io.Writer) error {
 	phases := []struct {
 		name string
 		fn   func(context.Context) error
-	}{{"run", b.runPhase}, {"exec, logs", b.execPhase}, {"memory", b.memPhase}}
+	}{{"start", b.startPhase}, {"run", b.runPhase}, {"exec, logs", b.execPhase}, {"memory", b.memPhase}}
 	for i, p := range phases {
 		fmt.Fprintf(progress, "[%d/%d] %s ... ", i+1, len(phases), p.name)
 		start := time.Now()
@@ -153,6 +154,15 @@ func (b *bench) runArgs(k int, name string, cmd ...string) []string {
 	return append(args, cmd...)
 }
 
+// startPhase times each client's start alone: `--version`, which
+// contacts no daemon.
+func (b *bench) startPhase(ctx context.Context) error {
+	return b.interleave(ctx, "client start", b.opts.Iterations, func(k int) (time.Duration, error) {
+		_, took, err := b.tools[k].do("--version")
+		return took, err
+	})
+}
+
 // runPhase times a foreground run of /bin/true that removes its
 // container: `quiltctl run --rm`, `ctr run --rm`, `podman run --rm
 // --network=none`.
@@ -165,7 +175,7 @@ func (b *bench) runPhase(ctx context.Context) error {
 
 // execPhase starts one container per tool that prints a few lines and
 // sleeps, then times exec of /bin/true in it, and logs of it (ctr has no
-// logs command).
+// logs command); then the same two through quiltd's API (apiPhase).
 func (b *bench) execPhase(ctx context.Context) error {
 	script := fmt.Sprintf("for i in $(seq %d); do echo line $i; done; exec sleep 100000", logLines)
 	logs := func(k int) (time.Duration, error) {
@@ -205,12 +215,16 @@ func (b *bench) execPhase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return b.interleave(ctx, "logs", b.opts.Iterations, func(k int) (time.Duration, error) {
+	err = b.interleave(ctx, "logs", b.opts.Iterations, func(k int) (time.Duration, error) {
 		if k == ctrIdx {
 			return 0, nil
 		}
 		return logs(k)
 	})
+	if err != nil {
+		return err
+	}
+	return b.apiPhase(ctx)
 }
 
 // memPhase starts -k containers running sleep per tool (interleaved), lets

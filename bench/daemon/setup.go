@@ -27,7 +27,7 @@ func (b *bench) setupQuilt() error {
 	}
 	dir := filepath.Join(b.dir, "quiltd")
 	sock := filepath.Join(dir, "quiltd.sock")
-	t.args, t.note = []string{"--address", sock}, "private quiltd"
+	t.args, t.note, b.quiltSock = []string{"--address", sock}, "private quiltd", sock
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("quiltd directory: %w", err)
 	}
