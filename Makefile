@@ -73,11 +73,15 @@ lint: ## gofmt and go vet
 	$(GO) vet -tags "$(TAGS)" ./...
 
 .PHONY: bench
-bench: bench-runtime bench-unpack ## all benchmarks (root)
+bench: bench-runtime bench-unpack bench-daemon ## all benchmarks (root)
 
 .PHONY: bench-runtime
 bench-runtime: build ## benchmark quilt against runc, side by side (flags: BENCHFLAGS)
 	$(GO) run ./bench/runtime -spec quilt -quilt $(BIN)/quilt -runc $$(command -v runc) $(BENCHFLAGS)
+
+.PHONY: bench-daemon
+bench-daemon: build ## benchmark quiltd through quiltctl against containerd (ctr) and podman, side by side (flags: DAEMONFLAGS)
+	$(GO) run ./bench/daemon -bin $(BIN) $(DAEMONFLAGS)
 
 .PHONY: bench-unpack
 bench-unpack: ## benchmark image unpacking against umoci, and warm bundles (flags: UNPACKFLAGS)
