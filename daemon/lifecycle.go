@@ -76,7 +76,11 @@ func (d *Daemon) watch(c *ctr, pid int) {
 func waitPid(ctx context.Context, pid int) (ws *unix.WaitStatus, ok bool) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
-		return reap(pid), true // ESRCH: it is gone already
+		// ESRCH: it is gone, reaped already. Its pid may be another
+		// process's now, even a child of this daemon (libcontainer's
+		// intermediate process of another create): waiting for it
+		// would steal that child's status.
+		return nil, true
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
 	defer f.Close()
