@@ -149,6 +149,7 @@ func (d *Daemon) finish(c *ctr, ws *unix.WaitStatus) {
 	if err := d.rt.Delete(id, true); err != nil && !errors.Is(err, libquilt.ErrNotExist) {
 		log.WithError(err).Warn("deleting the exited container's runtime state")
 	}
+	d.detachNetwork(c)
 	os.Remove(c.rec.Socket)
 	c.rec.State, c.rec.Pid, c.rec.Socket = stateExited, 0, ""
 	if err := c.save(); err != nil {
