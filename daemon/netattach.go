@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/proto"
@@ -80,6 +81,7 @@ func (d *Daemon) attachNetwork(ctx context.Context, c *ctr, s *specs.Spec) error
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	ep, err := d.net.Attach(ctx, network.AttachOptions{
 		ContainerID: c.rec.ID, Name: c.rec.Name, Hostname: s.Hostname,
 		Network: mode, Ports: ports, Dir: c.dir,
@@ -87,6 +89,8 @@ func (d *Daemon) attachNetwork(ctx context.Context, c *ctr, s *specs.Spec) error
 	if err != nil {
 		return netError(fmt.Errorf("container %s: %w", c.rec.Name, err))
 	}
+	d.log.WithField("id", c.rec.ID).WithField("network", ep.Network).WithField("ip", ep.Addr.String()).
+		WithField("duration", time.Since(start).Round(time.Millisecond).String()).Debug("network attached")
 	joinNetns(s, ep)
 	c.net = endpointStatus(ep)
 	return nil
@@ -124,8 +128,12 @@ func (d *Daemon) detachNetwork(c *ctr) {
 // releaseNetwork is detachNetwork for a container directory, which may
 // belong to no container (a failed create).
 func (d *Daemon) releaseNetwork(id, dir string) {
-	if err := d.net.Detach(id, dir); err != nil {
+	start := time.Now()
+	released, err := d.net.Detach(id, dir)
+	if err != nil {
 		d.log.WithError(err).WithField("id", id).Warn("releasing the container's network")
+	} else if released {
+		d.log.WithField("id", id).WithField("duration", time.Since(start).Round(time.Millisecond).String()).Debug("network released")
 	}
 }
 

@@ -102,7 +102,7 @@ func TestLastAddr(t *testing.T) {
 func TestConfList(t *testing.T) {
 	n := &Network{Name: "back", Bridge: "qn-1", Subnet: netip.MustParsePrefix("10.78.3.0/24"), Gateway: netip.MustParseAddr("10.78.3.1")}
 	for _, ports := range []bool{false, true} {
-		b, err := n.confList("/run/q/ipam", ports)
+		b, err := n.confList("/run/q/ipam", ports, !ports)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestConfList(t *testing.T) {
 			!strings.Contains(string(b), `"ranges":[[{"gateway":"10.78.3.1","subnet":"10.78.3.0/24"}]]`) {
 			t.Errorf("bridge plugin: %s", b)
 		}
-		if fw := list.Plugins[len(list.Plugins)-1]; fw["ingressPolicy"] != "same-bridge" || fw["backend"] != "iptables" {
+		if fw := list.Plugins[len(list.Plugins)-1]; (fw["ingressPolicy"] == "same-bridge") != !ports || fw["backend"] != "iptables" {
 			t.Errorf("firewall plugin: %v", fw)
 		}
 	}

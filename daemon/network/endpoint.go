@@ -137,12 +137,15 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Endpoint, ret
 	}
 	defer func() {
 		if retErr != nil {
-			if err := m.Detach(o.ContainerID, o.Dir); err != nil {
+			if _, err := m.Detach(o.ContainerID, o.Dir); err != nil {
 				m.log.WithError(err).WithField("id", o.ContainerID).Warn("releasing the network of a container that could not be attached")
 			}
 		}
 	}()
-	if ep.ConfList, err = n.confList(m.ipamDir, len(ports) > 0); err != nil {
+	m.mu.Lock()
+	isolate := !m.isolated[n.Bridge]
+	m.mu.Unlock()
+	if ep.ConfList, err = n.confList(m.ipamDir, len(ports) > 0, isolate); err != nil {
 		return nil, err
 	}
 	if err := ep.save(); err != nil {
@@ -163,6 +166,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (_ *Endpoint, ret
 	}
 	m.mu.Lock()
 	m.eps[ep.ContainerID] = ep.clone()
+	m.isolated[n.Bridge] = true
 	m.mu.Unlock()
 	if err := ep.save(); err != nil {
 		return nil, err
@@ -292,36 +296,36 @@ func (m *Manager) writeFiles(ep *Endpoint) error {
 
 // Detach releases a container's network: CNI DEL, then its namespace and
 // record. It may be called again, and for containers never attached: what
-// is gone already is skipped. When DEL fails, the record stays, so that a
-// later Detach can try again.
-func (m *Manager) Detach(id, dir string) error {
+// is gone already is skipped, and released is false. When DEL fails, the
+// record stays, so that a later Detach can try again.
+func (m *Manager) Detach(id, dir string) (released bool, _ error) {
 	ep, err := readEndpoint(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		m.unregister(id)
-		return nil
+		return false, nil
 	case err != nil:
-		return err
+		return false, err
 	}
 	if ep.ContainerID != id {
-		return fmt.Errorf("network record %s: %w: it is container %s's", filepath.Join(dir, endpointFile), ErrInvalid, ep.ContainerID)
+		return false, fmt.Errorf("network record %s: %w: it is container %s's", filepath.Join(dir, endpointFile), ErrInvalid, ep.ContainerID)
 	}
 	if len(ep.ConfList) > 0 {
 		if err := m.del(ep); err != nil {
-			return fmt.Errorf("container %s network %s: %w", id, ep.Network, err)
+			return false, fmt.Errorf("container %s network %s: %w", id, ep.Network, err)
 		}
 	}
 	if err := removeNetns(ep.Netns); err != nil {
-		return err
+		return false, err
 	}
 	if err := os.Remove(filepath.Join(dir, endpointFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("container %s network record: %w", id, err)
+		return false, fmt.Errorf("container %s network record: %w", id, err)
 	}
 	m.unregister(id)
 	if ep.Peers {
 		m.refreshHosts(ep.NetworkID)
 	}
-	return nil
+	return true, nil
 }
 
 func (m *Manager) unregister(id string) {

@@ -47,6 +47,9 @@ type Manager struct {
 	mu       sync.Mutex
 	networks map[string]*Network  // user networks by name
 	eps      map[string]*Endpoint // attached containers by id
+	// isolated are the bridges whose isolation rules an ADD of this
+	// daemon has made or found.
+	isolated map[string]bool
 	// hostsMu orders the rewrites of hosts files.
 	hostsMu sync.Mutex
 }
@@ -66,7 +69,7 @@ func New(o Options) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, dir: filepath.Join(o.Root, "networks"), netnsDir: filepath.Join(o.State, "netns"),
-		ipamDir: filepath.Join(o.State, "ipam"), log: log, eps: map[string]*Endpoint{},
+		ipamDir: filepath.Join(o.State, "ipam"), log: log, eps: map[string]*Endpoint{}, isolated: map[string]bool{},
 		cni: libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, filepath.Join(o.State, "cni"), nil),
 	}
 	for _, d := range []string{m.dir, m.netnsDir, m.ipamDir} {
@@ -291,6 +294,7 @@ func (m *Manager) Remove(ref string) (*Network, error) {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	delete(m.networks, n.Name)
+	delete(m.isolated, n.Bridge)
 	return n.clone(), nil
 }
 

@@ -198,7 +198,7 @@ func TestAttachDetach(t *testing.T) {
 	}
 	for i, ep := range eps {
 		for range 2 { // DEL is idempotent
-			if err := m.Detach(ep.ContainerID, dirs[i]); err != nil {
+			if _, err := m.Detach(ep.ContainerID, dirs[i]); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -55,8 +55,10 @@ func defaultNetwork(c Config) (*Network, error) {
 
 // confList is the network's CNI configuration list. portmap is in it only
 // for containers that publish ports: it costs a plugin run on every ADD
-// and DEL otherwise.
-func (n *Network) confList(ipamDir string, ports bool) ([]byte, error) {
+// and DEL otherwise. The firewall's same-bridge ingress policy makes the
+// bridge's isolation rules, once per bridge: isolate asks for it when they
+// may be missing (some ten iptables runs saved on every other ADD).
+func (n *Network) confList(ipamDir string, ports, isolate bool) ([]byte, error) {
 	type obj = map[string]any
 	plugins := []obj{{
 		"type": "bridge", "bridge": n.Bridge, "isGateway": true, "ipMasq": true, "hairpinMode": true,
@@ -70,8 +72,12 @@ func (n *Network) confList(ipamDir string, ports bool) ([]byte, error) {
 	if ports {
 		plugins = append(plugins, obj{"type": "portmap", "capabilities": obj{"portMappings": true}})
 	}
-	// same-bridge: only containers of this bridge reach its containers.
-	plugins = append(plugins, obj{"type": "firewall", "backend": "iptables", "ingressPolicy": "same-bridge"})
+	fw := obj{"type": "firewall", "backend": "iptables"}
+	if isolate {
+		// same-bridge: only containers of this bridge reach its containers.
+		fw["ingressPolicy"] = "same-bridge"
+	}
+	plugins = append(plugins, fw)
 	b, err := json.Marshal(obj{"cniVersion": "1.0.0", "name": n.Name, "plugins": plugins})
 	if err != nil {
 		return nil, fmt.Errorf("network %s: CNI configuration: %w", n.Name, err)
