@@ -254,7 +254,7 @@ func TestUserNetworks(t *testing.T) {
 	if _, err := d.ctrs.Stop(ctx(t), &quiltv1.StopRequest{Id: a3.Id}); err != nil {
 		t.Fatal(err)
 	}
-	if hosts, _ := d.exec(t, a1.Id, "cat", "/etc/hosts"); strings.Contains(hosts, "a3") {
+	if hosts, _ := d.exec(t, a1.Id, "cat", "/etc/hosts"); strings.Contains(hosts, a3ip+"\t") || strings.Contains(hosts, " a3\n") {
 		t.Errorf("a1's hosts after a3 stopped:\n%s", hosts)
 	}
 	front, err = d.nets.Inspect(ctx(t), &quiltv1.InspectNetworkRequest{Name: front.Id[:12]})
