@@ -73,7 +73,7 @@ lint: ## gofmt and go vet
 	$(GO) vet -tags "$(TAGS)" ./...
 
 .PHONY: bench
-bench: bench-runtime bench-unpack bench-daemon ## all benchmarks (root)
+bench: bench-runtime bench-unpack bench-daemon bench-network ## all benchmarks (root)
 
 .PHONY: bench-runtime
 bench-runtime: build ## benchmark quilt against runc, side by side (flags: BENCHFLAGS)
@@ -86,6 +86,10 @@ bench-daemon: build ## benchmark quiltd through quiltctl against containerd (ctr
 .PHONY: bench-unpack
 bench-unpack: ## benchmark image unpacking against umoci, and warm bundles (flags: UNPACKFLAGS)
 	$(GO) run ./bench/unpack $(UNPACKFLAGS)
+
+.PHONY: bench-network
+bench-network: build ## quiltd: create+start of a container on the bridge network vs network none (flags: NETBENCHFLAGS)
+	$(GO) run ./bench/network -bin $(BIN) $(NETBENCHFLAGS)
 
 .PHONY: man
 man: ## generate man pages into man/man8

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/quilt-runtime/quilt/daemon/network"
 )
 
 // Defaults of Config.
@@ -42,6 +44,8 @@ type Config struct {
 	// LogLevel and LogFormat ("text" or "json") set quiltd's own logging.
 	LogLevel  string `json:"logLevel,omitempty"`
 	LogFormat string `json:"logFormat,omitempty"`
+	// Network configures bridge networking (docs/network.md).
+	Network network.Config `json:"network,omitzero"`
 }
 
 // LoadConfig reads a config file; a missing file is an error.

@@ -45,6 +45,9 @@ func (d *Daemon) create(ctx context.Context, o CreateOptions) (_ *ctr, retErr er
 	if err := validateConfig(cfg); err != nil {
 		return nil, err
 	}
+	if err := d.setDefaultNetwork(cfg); err != nil {
+		return nil, err
+	}
 	img, err := d.imageFor(ctx, cfg, o.ImagePath)
 	if err != nil {
 		return nil, err
@@ -90,6 +93,9 @@ func (d *Daemon) create(ctx context.Context, o CreateOptions) (_ *ctr, retErr er
 		return nil, fmt.Errorf("container %s bundle: %w", cfg.Name, err)
 	}
 	if err := d.containerSpec(s, id, cfg, argv, res.Rootfs, &c.rec.Process); err != nil {
+		return nil, err
+	}
+	if err := d.attachNetwork(ctx, c, s); err != nil {
 		return nil, err
 	}
 	files, err := c.openFiles(d.socketPath(id))
@@ -232,6 +238,7 @@ func (d *Daemon) cleanupDir(id, dir string) {
 	if err := d.rt.Delete(id, true); err != nil && !errors.Is(err, libquilt.ErrNotExist) {
 		log.WithError(err).Warn("deleting the container's runtime state")
 	}
+	d.releaseNetwork(id, dir)
 	bundle := filepath.Join(dir, "bundle")
 	if _, err := os.Stat(bundle); err == nil {
 		if err := image.Remove(bundle); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/quilt-runtime/quilt/daemon/network"
 	"github.com/quilt-runtime/quilt/libquilt"
 )
 
@@ -31,6 +32,7 @@ type Daemon struct {
 	ctrs   map[string]*ctr // by id
 	names  map[string]string
 	images *imageStore
+	net    *network.Manager
 
 	// ctx ends when the daemon closes: the monitors stop then.
 	ctx    context.Context
@@ -75,11 +77,16 @@ func New(cfg Config, log *logrus.Entry) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
+	nm, err := network.New(network.Options{Config: cfg.Network, Root: cfg.Root, State: cfg.State, Log: log})
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{
 		cfg: cfg, rt: rt, initPath: initPath, lockFile: lock, log: log,
 		events: newBroker(), ctrs: map[string]*ctr{}, names: map[string]string{},
-		images: newImageStore(cfg.Root), ctx: ctx, cancel: cancel,
+		images: newImageStore(cfg.Root), net: nm, ctx: ctx, cancel: cancel,
 	}
 	if err := d.recover(); err != nil {
 		d.Close()
@@ -124,11 +131,13 @@ func (d *Daemon) recover() error {
 		d.ctrs[c.rec.ID] = c
 		d.names[c.rec.Name] = c.rec.ID
 	}
+	d.restoreNetworks()
 	for _, c := range d.ctrs {
 		c.mu.Lock()
 		d.resume(c)
 		c.mu.Unlock()
 	}
+	d.sweepNetworks()
 	return nil
 }
 

@@ -19,6 +19,7 @@ func Register(s *grpc.Server, d *Daemon, version, commit string) {
 	quiltv1.RegisterSystemServer(s, &systemService{d: d, version: version, commit: commit})
 	quiltv1.RegisterImagesServer(s, &imageService{d: d})
 	quiltv1.RegisterContainersServer(s, &containerService{d: d})
+	quiltv1.RegisterNetworksServer(s, &networkService{d: d})
 }
 
 // toStatus maps an error of the daemon to a gRPC status at the boundary.

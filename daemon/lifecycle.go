@@ -76,7 +76,11 @@ func (d *Daemon) watch(c *ctr, pid int) {
 func waitPid(ctx context.Context, pid int) (ws *unix.WaitStatus, ok bool) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
-		return reap(pid), true // ESRCH: it is gone already
+		// ESRCH: it is gone, reaped already. Its pid may be another
+		// process's now, even a child of this daemon (libcontainer's
+		// intermediate process of another create): waiting for it
+		// would steal that child's status.
+		return nil, true
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
 	defer f.Close()
@@ -145,6 +149,7 @@ func (d *Daemon) finish(c *ctr, ws *unix.WaitStatus) {
 	if err := d.rt.Delete(id, true); err != nil && !errors.Is(err, libquilt.ErrNotExist) {
 		log.WithError(err).Warn("deleting the exited container's runtime state")
 	}
+	d.detachNetwork(c)
 	os.Remove(c.rec.Socket)
 	c.rec.State, c.rec.Pid, c.rec.Socket = stateExited, 0, ""
 	if err := c.save(); err != nil {

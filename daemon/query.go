@@ -36,7 +36,7 @@ func (c *ctr) toProto() *quiltv1.Container {
 		Id: c.rec.ID, Name: c.rec.Name, Image: c.rec.Image, ImageId: c.rec.ImageID,
 		Pid: int32(c.rec.Pid), CreatedAt: ts(c.rec.Created), StartedAt: ts(c.rec.Started),
 		Config: proto.Clone(c.config).(*quiltv1.ContainerConfig), Command: c.rec.Command,
-		Error: c.rec.Error,
+		Error: c.rec.Error, Network: c.networkStatus(),
 	}
 	switch c.rec.State {
 	case stateCreated:

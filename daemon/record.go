@@ -69,6 +69,8 @@ type ctr struct {
 	exited chan struct{}
 	// removed is set once Remove has started, so nothing else uses it.
 	removed bool
+	// net is the container's place on a bridge network while attached.
+	net *quiltv1.NetworkStatus
 }
 
 func (c *ctr) logPath() string    { return filepath.Join(c.dir, "container.log") }

@@ -231,7 +231,8 @@ func specMount(m *quiltv1.Mount) (specs.Mount, error) {
 
 // setNetwork applies the network mode: "none" keeps the spec's own network
 // namespace (loopback only), "host" shares the host's and its resolver
-// configuration.
+// configuration. A bridge network's namespace is joined later, by
+// attachNetwork.
 func setNetwork(s *specs.Spec, mode string) error {
 	if mode != "host" {
 		return nil

@@ -47,12 +47,8 @@ func validateConfig(c *quiltv1.ContainerConfig) error {
 	if c.Hostname != "" && (len(c.Hostname) > 253 || !hostnameRE.MatchString(c.Hostname)) {
 		return errorf(ErrInvalid, "invalid hostname %q", c.Hostname)
 	}
-	switch c.Network {
-	case "", "none", "host":
-	case "bridge":
-		return errorf(ErrInvalid, "network mode %q is not available: quiltd has no bridge networking yet; use none or host", c.Network)
-	default:
-		return errorf(ErrInvalid, "unknown network mode %q: use none or host", c.Network)
+	if err := validateNetwork(c); err != nil {
+		return err
 	}
 	if err := validateResources(c.Resources); err != nil {
 		return err

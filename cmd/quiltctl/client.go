@@ -35,6 +35,7 @@ type session struct {
 	system     quiltv1.SystemClient
 	images     quiltv1.ImagesClient
 	containers quiltv1.ContainersClient
+	networks   quiltv1.NetworksClient
 }
 
 // dial connects to quiltd. It connects to the socket itself first, so that
@@ -74,6 +75,7 @@ func (s *session) dial(ctx context.Context) error {
 	s.system = quiltv1.NewSystemClient(conn)
 	s.images = quiltv1.NewImagesClient(conn)
 	s.containers = quiltv1.NewContainersClient(conn)
+	s.networks = quiltv1.NewNetworksClient(conn)
 	return nil
 }
 

@@ -33,7 +33,8 @@ func containerFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a host path: SRC:DST[:ro]"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs: DST[:OPTIONS]"},
 		&cli.StringSliceFlag{Name: "mount", Usage: "add a mount: type=bind|tmpfs,source=SRC,destination=DST[,readonly]"},
-		&cli.StringFlag{Name: "network", Usage: "network: none (the default) or host"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network: bridge (quiltd's default network), none (loopback only), host, or a network made with quiltctl network create"},
+		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port on the host: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 	}
 }
@@ -98,11 +99,16 @@ func createRequest(cmd *cli.Command) (*quiltv1.CreateRequest, string, error) {
 	if cfg.Mounts, err = mounts(cmd); err != nil {
 		return nil, "", err
 	}
-	switch n := cmd.String("network"); n {
-	case "", "none", "host":
-		cfg.Network = n
-	default:
-		return nil, "", fmt.Errorf("--network %q: want none or host", n)
+	if err := checkNetwork(cmd.String("network")); err != nil {
+		return nil, "", fmt.Errorf("--network %w", err)
+	}
+	cfg.Network = cmd.String("network")
+	for _, spec := range cmd.StringSlice("publish") {
+		p, err := parsePublish(spec)
+		if err != nil {
+			return nil, "", fmt.Errorf("--publish %w", err)
+		}
+		cfg.Ports = append(cfg.Ports, p)
 	}
 	return &quiltv1.CreateRequest{Config: cfg}, imagePath, nil
 }

@@ -41,6 +41,7 @@ type fakeDaemon struct {
 	requests   []proto.Message
 	images     []*quiltv1.Image
 	containers []*quiltv1.Container
+	networks   []*quiltv1.Network
 	kills      map[string]chan string
 	now        time.Time
 }
@@ -84,6 +85,7 @@ func startFakeAt(t *testing.T, sock string) *fakeDaemon {
 	quiltv1.RegisterSystemServer(srv, &fakeSystem{fakeDaemon: f})
 	quiltv1.RegisterImagesServer(srv, &fakeImages{fakeDaemon: f})
 	quiltv1.RegisterContainersServer(srv, &fakeContainers{fakeDaemon: f})
+	quiltv1.RegisterNetworksServer(srv, &fakeNetworks{fakeDaemon: f})
 	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
 	return f

@@ -89,7 +89,7 @@ func newApp(s *session) *cli.Command {
 			logsCommand(s), psCommand(s), inspectCommand(s), stopCommand(s),
 			killCommand(s), rmCommand(s), waitCommand(s), statsCommand(s),
 			eventsCommand(s), importCommand(s), imagesCommand(s), rmiCommand(s),
-			versionCommand(s),
+			networkCommand(s), versionCommand(s),
 		},
 		// An unknown command must fail, not print help and exit 0.
 		Action: func(_ context.Context, cmd *cli.Command) error {

@@ -171,6 +171,14 @@ func TestCreateRequest(t *testing.T) {
 			want: &quiltv1.ContainerConfig{Image: "busybox", Shell: "echo a; echo b | wc -l"},
 		},
 		{
+			name: "network and ports",
+			args: []string{"--net", "back", "-p", "8080:80", "--publish", "127.0.0.1:5353:53/udp", "busybox"},
+			want: &quiltv1.ContainerConfig{Image: "busybox", Network: "back", Ports: []*quiltv1.PortMapping{
+				{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+				{HostIp: "127.0.0.1", HostPort: 5353, ContainerPort: 53, Protocol: "udp"},
+			}},
+		},
+		{
 			name: "everything",
 			args: []string{
 				"--name", "web", "-e", "A=1,2", "--env", "FROM_CLIENT", "-e", "UNSET_IN_CLIENT",
@@ -231,7 +239,9 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--memory-swap", "1x", "busybox"}, `--memory-swap "1x": not a size`},
 		{[]string{"--cpus", "0", "busybox"}, `--cpus "0": must be more than zero`},
 		{[]string{"--cpu-shares", "1", "busybox"}, `--cpu-shares 1: out of range`},
-		{[]string{"--network", "bridge", "busybox"}, `--network "bridge": want none or host`},
+		{[]string{"--network", "a/b", "busybox"}, `--network "a/b": want none, host, bridge or a network's name`},
+		{[]string{"-p", "80", "busybox"}, `--publish "80": want [HOST_IP:]HOST_PORT:CONTAINER_PORT`},
+		{[]string{"--publish", "1.2.3.4:x:80", "busybox"}, `--publish "1.2.3.4:x:80": host port "x" is not a port`},
 		{[]string{"-v", "/a", "busybox"}, `--volume "/a": invalid mount`},
 		{[]string{"--sh", "echo a", "busybox", "echo"}, `--sh and the command ["echo"]: give one of them`},
 		{[]string{}, `missing image`},

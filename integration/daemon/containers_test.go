@@ -224,6 +224,11 @@ func TestParallel(t *testing.T) {
 func (d *daemon) runAndRemove(t *testing.T, i int) error {
 	cfg := sh(fmt.Sprintf(`for n in 1 2 3; do echo c%d-$n; done; echo c%d-err >&2`, i, i))
 	cfg.Name = fmt.Sprintf("par-%d", i)
+	// The daemon's own concurrency, without the network's: 100 CNI ADDs
+	// at once are some 40 s of iptables work on two cores. Bridged
+	// containers in parallel are TestInstallSoftware's and
+	// TestNetworkTeardown's.
+	cfg.Network = "none"
 	stream, err := d.ctrs.Run(ctx(t), &quiltv1.CreateRequest{Config: withImage(cfg)})
 	if err != nil {
 		return fmt.Errorf("container %d: run: %w", i, err)

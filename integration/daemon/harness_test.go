@@ -31,12 +31,14 @@ type daemon struct {
 	addr         string
 	root, state  string
 	cgroupParent string
+	net          testNet
 	cmd          *exec.Cmd
 	dlog         *bytes.Buffer
 	conn         *grpc.ClientConn
 	sys          quiltv1.SystemClient
 	images       quiltv1.ImagesClient
 	ctrs         quiltv1.ContainersClient
+	nets         quiltv1.NetworksClient
 }
 
 var daemonSeq atomic.Int32
@@ -55,12 +57,14 @@ func startDaemon(t *testing.T) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seq := daemonSeq.Add(1)
 	d := &daemon{
 		t: t, dir: dir, addr: filepath.Join(dir, "quiltd.sock"),
 		root: filepath.Join(dir, "root"), state: filepath.Join(dir, "state"),
-		cgroupParent: fmt.Sprintf("quilt-it-%s-%d", runID, daemonSeq.Add(1)),
+		cgroupParent: fmt.Sprintf("quilt-it-%s-%d", runID, seq),
 	}
 	t.Cleanup(d.cleanup)
+	d.net = newTestNet(t, dir, seq)
 	d.start()
 	return d
 }
@@ -73,7 +77,7 @@ func (d *daemon) start() {
 	d.cmd = exec.Command(filepath.Join(binDir, "quiltd"),
 		"--address", d.addr, "--root", d.root, "--state", d.state,
 		"--cgroup-parent", d.cgroupParent, "--init", filepath.Join(binDir, "quilt-init"),
-		"--quilt-sh", filepath.Join(binDir, "quilt-sh"), "--log-level", "debug")
+		"--quilt-sh", filepath.Join(binDir, "quilt-sh"), "--log-level", "debug", "--config", d.net.config)
 	d.cmd.Stdout, d.cmd.Stderr = d.dlog, d.dlog
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start quiltd: %v", err)
@@ -84,6 +88,7 @@ func (d *daemon) start() {
 	}
 	d.conn = conn
 	d.sys, d.images, d.ctrs = quiltv1.NewSystemClient(conn), quiltv1.NewImagesClient(conn), quiltv1.NewContainersClient(conn)
+	d.nets = quiltv1.NewNetworksClient(conn)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -129,9 +134,11 @@ func (d *daemon) cleanup() {
 				}
 			}
 		}
+		d.removeNetworks(ctx)
 		cancel()
 		d.stop(syscall.SIGTERM)
 	}
+	d.net.cleanup(t)
 	if t.Failed() && d.dlog != nil {
 		t.Logf("quiltd log:\n%s", tail(d.dlog.String(), 60))
 	}

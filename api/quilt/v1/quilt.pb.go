@@ -1111,10 +1111,15 @@ type ContainerConfig struct {
 	Resources *Resources        `protobuf:"bytes,12,opt,name=resources,proto3" json:"resources,omitempty"`
 	ReadOnly  bool              `protobuf:"varint,13,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
 	Mounts    []*Mount          `protobuf:"bytes,14,rep,name=mounts,proto3" json:"mounts,omitempty"`
-	// network is "none" (the default) or "host".
+	// network is "bridge" (the default network, quiltd's default when the
+	// CNI plugins are installed), "none" (loopback only), "host" (the host's
+	// network) or the name of a network made with Networks.Create. Empty:
+	// quiltd's default.
 	Network string `protobuf:"bytes,15,opt,name=network,proto3" json:"network,omitempty"`
 	// auto_remove removes the container when it exits.
-	AutoRemove    bool `protobuf:"varint,16,opt,name=auto_remove,json=autoRemove,proto3" json:"auto_remove,omitempty"`
+	AutoRemove bool `protobuf:"varint,16,opt,name=auto_remove,json=autoRemove,proto3" json:"auto_remove,omitempty"`
+	// ports publishes container ports on the host (bridge networks only).
+	Ports         []*PortMapping `protobuf:"bytes,17,rep,name=ports,proto3" json:"ports,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1261,6 +1266,174 @@ func (x *ContainerConfig) GetAutoRemove() bool {
 	return false
 }
 
+func (x *ContainerConfig) GetPorts() []*PortMapping {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+// PortMapping publishes a container port on the host, as
+// `-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]` does.
+type PortMapping struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host_ip is the host address the port is published on; empty: all of
+	// them, 127.0.0.1 included.
+	HostIp        string `protobuf:"bytes,1,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
+	HostPort      uint32 `protobuf:"varint,2,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
+	ContainerPort uint32 `protobuf:"varint,3,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
+	// protocol is "tcp" (when empty) or "udp".
+	Protocol      string `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortMapping) Reset() {
+	*x = PortMapping{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortMapping) ProtoMessage() {}
+
+func (x *PortMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortMapping.ProtoReflect.Descriptor instead.
+func (*PortMapping) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PortMapping) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
+func (x *PortMapping) GetHostPort() uint32 {
+	if x != nil {
+		return x.HostPort
+	}
+	return 0
+}
+
+func (x *PortMapping) GetContainerPort() uint32 {
+	if x != nil {
+		return x.ContainerPort
+	}
+	return 0
+}
+
+func (x *PortMapping) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+// NetworkStatus is a container's place on a bridge network while it is
+// attached (from create until it exits).
+type NetworkStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// network is the network's name ("bridge" for the default one).
+	Network string `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	// ip_address and prefix_length are the container's eth0 address.
+	IpAddress     string         `protobuf:"bytes,2,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
+	PrefixLength  int32          `protobuf:"varint,3,opt,name=prefix_length,json=prefixLength,proto3" json:"prefix_length,omitempty"`
+	Gateway       string         `protobuf:"bytes,4,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	MacAddress    string         `protobuf:"bytes,5,opt,name=mac_address,json=macAddress,proto3" json:"mac_address,omitempty"`
+	Ports         []*PortMapping `protobuf:"bytes,6,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkStatus) Reset() {
+	*x = NetworkStatus{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkStatus) ProtoMessage() {}
+
+func (x *NetworkStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkStatus.ProtoReflect.Descriptor instead.
+func (*NetworkStatus) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *NetworkStatus) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *NetworkStatus) GetIpAddress() string {
+	if x != nil {
+		return x.IpAddress
+	}
+	return ""
+}
+
+func (x *NetworkStatus) GetPrefixLength() int32 {
+	if x != nil {
+		return x.PrefixLength
+	}
+	return 0
+}
+
+func (x *NetworkStatus) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *NetworkStatus) GetMacAddress() string {
+	if x != nil {
+		return x.MacAddress
+	}
+	return ""
+}
+
+func (x *NetworkStatus) GetPorts() []*PortMapping {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
 type CreateRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Config *ContainerConfig       `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
@@ -1273,7 +1446,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[16]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1458,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[16]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1471,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{16}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateRequest) GetConfig() *ContainerConfig {
@@ -1337,14 +1510,16 @@ type Container struct {
 	// command is what runs, after the image's entrypoint and cmd are merged.
 	Command []string `protobuf:"bytes,13,rep,name=command,proto3" json:"command,omitempty"`
 	// error says why the container could not start, when it could not.
-	Error         string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
+	// network is set while the container is attached to a bridge network.
+	Network       *NetworkStatus `protobuf:"bytes,15,opt,name=network,proto3" json:"network,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[17]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1531,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[17]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1544,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{17}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Container) GetId() string {
@@ -1470,6 +1645,13 @@ func (x *Container) GetError() string {
 	return ""
 }
 
+func (x *Container) GetNetwork() *NetworkStatus {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
 type StartRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1479,7 +1661,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[18]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1673,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[18]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1686,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{18}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StartRequest) GetId() string {
@@ -1528,7 +1710,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[19]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1722,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[19]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1735,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{19}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RunResponse) GetKind() isRunResponse_Kind {
@@ -1622,7 +1804,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[20]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1816,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[20]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1829,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{20}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WaitRequest) GetId() string {
@@ -1667,7 +1849,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[21]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1861,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[21]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1874,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{21}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WaitResponse) GetExitCode() int32 {
@@ -1722,7 +1904,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[22]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1916,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[22]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1929,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{22}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StopRequest) GetId() string {
@@ -1781,7 +1963,7 @@ type KillRequest struct {
 
 func (x *KillRequest) Reset() {
 	*x = KillRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[23]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1975,7 @@ func (x *KillRequest) String() string {
 func (*KillRequest) ProtoMessage() {}
 
 func (x *KillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[23]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1988,7 @@ func (x *KillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillRequest.ProtoReflect.Descriptor instead.
 func (*KillRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{23}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *KillRequest) GetId() string {
@@ -1831,7 +2013,7 @@ type KillResponse struct {
 
 func (x *KillResponse) Reset() {
 	*x = KillResponse{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[24]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2025,7 @@ func (x *KillResponse) String() string {
 func (*KillResponse) ProtoMessage() {}
 
 func (x *KillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[24]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2038,7 @@ func (x *KillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillResponse.ProtoReflect.Descriptor instead.
 func (*KillResponse) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{24}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{26}
 }
 
 type RemoveRequest struct {
@@ -1870,7 +2052,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[25]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2064,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[25]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2077,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{25}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemoveRequest) GetId() string {
@@ -1921,7 +2103,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[26]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2115,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[26]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2128,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{26}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RemoveResponse) GetId() string {
@@ -1975,7 +2157,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[27]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2169,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[27]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2182,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{27}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListRequest) GetAll() bool {
@@ -2047,7 +2229,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[28]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2059,7 +2241,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[28]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2072,7 +2254,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{28}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListResponse) GetContainers() []*Container {
@@ -2092,7 +2274,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[29]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2286,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[29]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2299,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{29}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *InspectRequest) GetId() string {
@@ -2136,7 +2318,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[30]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2330,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[30]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2343,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{30}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StatsRequest) GetId() string {
@@ -2188,7 +2370,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[31]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2200,7 +2382,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[31]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2213,7 +2395,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{31}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ContainerStats) GetId() string {
@@ -2289,7 +2471,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[32]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2483,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[32]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2496,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{32}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -2373,7 +2555,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[33]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2385,7 +2567,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[33]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2398,7 +2580,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{33}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *LogEntry) GetStream() Stream {
@@ -2439,7 +2621,7 @@ type TerminalSize struct {
 
 func (x *TerminalSize) Reset() {
 	*x = TerminalSize{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[34]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2633,7 @@ func (x *TerminalSize) String() string {
 func (*TerminalSize) ProtoMessage() {}
 
 func (x *TerminalSize) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[34]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2646,7 @@ func (x *TerminalSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
 func (*TerminalSize) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{34}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TerminalSize) GetRows() uint32 {
@@ -2498,7 +2680,7 @@ type ExecStart struct {
 
 func (x *ExecStart) Reset() {
 	*x = ExecStart{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[35]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2692,7 @@ func (x *ExecStart) String() string {
 func (*ExecStart) ProtoMessage() {}
 
 func (x *ExecStart) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[35]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2705,7 @@ func (x *ExecStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStart.ProtoReflect.Descriptor instead.
 func (*ExecStart) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{35}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ExecStart) GetId() string {
@@ -2598,7 +2780,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[36]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +2792,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[36]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +2805,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{36}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExecRequest) GetKind() isExecRequest_Kind {
@@ -2728,7 +2910,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[37]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +2922,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[37]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +2935,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{37}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExecResponse) GetKind() isExecResponse_Kind {
@@ -2829,6 +3011,489 @@ func (*ExecResponse_Stderr) isExecResponse_Kind() {}
 
 func (*ExecResponse_ExitCode) isExecResponse_Kind() {}
 
+// Network is a bridge network.
+type Network struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// driver is "bridge".
+	Driver string `protobuf:"bytes,3,opt,name=driver,proto3" json:"driver,omitempty"`
+	// bridge is the host's bridge device.
+	Bridge string `protobuf:"bytes,4,opt,name=bridge,proto3" json:"bridge,omitempty"`
+	// subnet ("10.78.1.0/24") and gateway (the bridge's address).
+	Subnet    string                 `protobuf:"bytes,5,opt,name=subnet,proto3" json:"subnet,omitempty"`
+	Gateway   string                 `protobuf:"bytes,6,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Labels    map[string]string      `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// is_default marks the default network, which cannot be removed.
+	IsDefault bool `protobuf:"varint,9,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
+	// containers are the containers attached to it.
+	Containers    []*NetworkEndpoint `protobuf:"bytes,10,rep,name=containers,proto3" json:"containers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Network) Reset() {
+	*x = Network{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Network) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Network) ProtoMessage() {}
+
+func (x *Network) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Network.ProtoReflect.Descriptor instead.
+func (*Network) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *Network) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Network) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Network) GetDriver() string {
+	if x != nil {
+		return x.Driver
+	}
+	return ""
+}
+
+func (x *Network) GetBridge() string {
+	if x != nil {
+		return x.Bridge
+	}
+	return ""
+}
+
+func (x *Network) GetSubnet() string {
+	if x != nil {
+		return x.Subnet
+	}
+	return ""
+}
+
+func (x *Network) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *Network) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Network) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *Network) GetIsDefault() bool {
+	if x != nil {
+		return x.IsDefault
+	}
+	return false
+}
+
+func (x *Network) GetContainers() []*NetworkEndpoint {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+type NetworkEndpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	IpAddress     string                 `protobuf:"bytes,3,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
+	MacAddress    string                 `protobuf:"bytes,4,opt,name=mac_address,json=macAddress,proto3" json:"mac_address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkEndpoint) Reset() {
+	*x = NetworkEndpoint{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkEndpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkEndpoint) ProtoMessage() {}
+
+func (x *NetworkEndpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkEndpoint.ProtoReflect.Descriptor instead.
+func (*NetworkEndpoint) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *NetworkEndpoint) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NetworkEndpoint) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NetworkEndpoint) GetIpAddress() string {
+	if x != nil {
+		return x.IpAddress
+	}
+	return ""
+}
+
+func (x *NetworkEndpoint) GetMacAddress() string {
+	if x != nil {
+		return x.MacAddress
+	}
+	return ""
+}
+
+type CreateNetworkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name: 1-64 letters, digits and _ . - (not bridge, host or none).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// subnet is an IPv4 subnet; empty: a free /24 of quiltd's pool.
+	Subnet string `protobuf:"bytes,2,opt,name=subnet,proto3" json:"subnet,omitempty"`
+	// gateway is the bridge's address in the subnet; empty: the first one.
+	Gateway string `protobuf:"bytes,3,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	// bridge names the bridge device; empty: "qn-" and part of the id.
+	Bridge        string            `protobuf:"bytes,4,opt,name=bridge,proto3" json:"bridge,omitempty"`
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNetworkRequest) Reset() {
+	*x = CreateNetworkRequest{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNetworkRequest) ProtoMessage() {}
+
+func (x *CreateNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNetworkRequest.ProtoReflect.Descriptor instead.
+func (*CreateNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CreateNetworkRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateNetworkRequest) GetSubnet() string {
+	if x != nil {
+		return x.Subnet
+	}
+	return ""
+}
+
+func (x *CreateNetworkRequest) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *CreateNetworkRequest) GetBridge() string {
+	if x != nil {
+		return x.Bridge
+	}
+	return ""
+}
+
+func (x *CreateNetworkRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+type ListNetworksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetworksRequest) Reset() {
+	*x = ListNetworksRequest{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetworksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetworksRequest) ProtoMessage() {}
+
+func (x *ListNetworksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetworksRequest.ProtoReflect.Descriptor instead.
+func (*ListNetworksRequest) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{43}
+}
+
+type ListNetworksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Networks      []*Network             `protobuf:"bytes,1,rep,name=networks,proto3" json:"networks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNetworksResponse) Reset() {
+	*x = ListNetworksResponse{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNetworksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNetworksResponse) ProtoMessage() {}
+
+func (x *ListNetworksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNetworksResponse.ProtoReflect.Descriptor instead.
+func (*ListNetworksResponse) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListNetworksResponse) GetNetworks() []*Network {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
+type InspectNetworkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is a network's name, id or unique id prefix.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InspectNetworkRequest) Reset() {
+	*x = InspectNetworkRequest{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InspectNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InspectNetworkRequest) ProtoMessage() {}
+
+func (x *InspectNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InspectNetworkRequest.ProtoReflect.Descriptor instead.
+func (*InspectNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *InspectNetworkRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type RemoveNetworkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveNetworkRequest) Reset() {
+	*x = RemoveNetworkRequest{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveNetworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveNetworkRequest) ProtoMessage() {}
+
+func (x *RemoveNetworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveNetworkRequest.ProtoReflect.Descriptor instead.
+func (*RemoveNetworkRequest) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RemoveNetworkRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type RemoveNetworkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveNetworkResponse) Reset() {
+	*x = RemoveNetworkResponse{}
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveNetworkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveNetworkResponse) ProtoMessage() {}
+
+func (x *RemoveNetworkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveNetworkResponse.ProtoReflect.Descriptor instead.
+func (*RemoveNetworkResponse) Descriptor() ([]byte, []int) {
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *RemoveNetworkResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 type EventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id keeps the events of one container (id or name).
@@ -2841,7 +3506,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[38]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +3518,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[38]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +3531,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{38}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EventsRequest) GetId() string {
@@ -2885,8 +3550,8 @@ func (x *EventsRequest) GetTypes() []string {
 
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// type is "create", "start", "exit", "oom", "remove", "import" or
-	// "image-remove".
+	// type is "create", "start", "exit", "oom", "remove", "import",
+	// "image-remove", "network-create" or "network-remove".
 	Type string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	Id   string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	Name string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
@@ -2900,7 +3565,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[39]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3577,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_api_quilt_v1_quilt_proto_msgTypes[39]
+	mi := &file_api_quilt_v1_quilt_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +3590,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{39}
+	return file_api_quilt_v1_quilt_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Event) GetType() string {
@@ -3054,7 +3719,7 @@ const file_api_quilt_v1_quilt_proto_rawDesc = "" +
 	"\n" +
 	"cpu_shares\x18\x05 \x01(\x04R\tcpuShares\x12\x1d\n" +
 	"\n" +
-	"pids_limit\x18\x06 \x01(\x03R\tpidsLimit\"\xba\x04\n" +
+	"pids_limit\x18\x06 \x01(\x03R\tpidsLimit\"\xe7\x04\n" +
 	"\x0fContainerConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x12\n" +
@@ -3075,14 +3740,29 @@ const file_api_quilt_v1_quilt_proto_rawDesc = "" +
 	"\x06mounts\x18\x0e \x03(\v2\x0f.quilt.v1.MountR\x06mounts\x12\x18\n" +
 	"\anetwork\x18\x0f \x01(\tR\anetwork\x12\x1f\n" +
 	"\vauto_remove\x18\x10 \x01(\bR\n" +
-	"autoRemove\x1a9\n" +
+	"autoRemove\x12+\n" +
+	"\x05ports\x18\x11 \x03(\v2\x15.quilt.v1.PortMappingR\x05ports\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x86\x01\n" +
+	"\vPortMapping\x12\x17\n" +
+	"\ahost_ip\x18\x01 \x01(\tR\x06hostIp\x12\x1b\n" +
+	"\thost_port\x18\x02 \x01(\rR\bhostPort\x12%\n" +
+	"\x0econtainer_port\x18\x03 \x01(\rR\rcontainerPort\x12\x1a\n" +
+	"\bprotocol\x18\x04 \x01(\tR\bprotocol\"\xd5\x01\n" +
+	"\rNetworkStatus\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x1d\n" +
+	"\n" +
+	"ip_address\x18\x02 \x01(\tR\tipAddress\x12#\n" +
+	"\rprefix_length\x18\x03 \x01(\x05R\fprefixLength\x12\x18\n" +
+	"\agateway\x18\x04 \x01(\tR\agateway\x12\x1f\n" +
+	"\vmac_address\x18\x05 \x01(\tR\n" +
+	"macAddress\x12+\n" +
+	"\x05ports\x18\x06 \x03(\v2\x15.quilt.v1.PortMappingR\x05ports\"a\n" +
 	"\rCreateRequest\x121\n" +
 	"\x06config\x18\x01 \x01(\v2\x19.quilt.v1.ContainerConfigR\x06config\x12\x1d\n" +
 	"\n" +
-	"image_path\x18\x02 \x01(\tR\timagePath\"\xee\x03\n" +
+	"image_path\x18\x02 \x01(\tR\timagePath\"\xa1\x04\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -3102,7 +3782,8 @@ const file_api_quilt_v1_quilt_proto_rawDesc = "" +
 	"finishedAt\x121\n" +
 	"\x06config\x18\f \x01(\v2\x19.quilt.v1.ContainerConfigR\x06config\x12\x18\n" +
 	"\acommand\x18\r \x03(\tR\acommand\x12\x14\n" +
-	"\x05error\x18\x0e \x01(\tR\x05error\"\x1e\n" +
+	"\x05error\x18\x0e \x01(\tR\x05error\x121\n" +
+	"\anetwork\x18\x0f \x01(\v2\x17.quilt.v1.NetworkStatusR\anetwork\"\x1e\n" +
 	"\fStartRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\xa2\x01\n" +
 	"\vRunResponse\x12/\n" +
@@ -3196,7 +3877,51 @@ const file_api_quilt_v1_quilt_proto_rawDesc = "" +
 	"\x06stdout\x18\x02 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x03 \x01(\fH\x00R\x06stderr\x12\x1d\n" +
 	"\texit_code\x18\x04 \x01(\x05H\x00R\bexitCodeB\x06\n" +
-	"\x04kind\"5\n" +
+	"\x04kind\"\x96\x03\n" +
+	"\aNetwork\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06driver\x18\x03 \x01(\tR\x06driver\x12\x16\n" +
+	"\x06bridge\x18\x04 \x01(\tR\x06bridge\x12\x16\n" +
+	"\x06subnet\x18\x05 \x01(\tR\x06subnet\x12\x18\n" +
+	"\agateway\x18\x06 \x01(\tR\agateway\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x125\n" +
+	"\x06labels\x18\b \x03(\v2\x1d.quilt.v1.Network.LabelsEntryR\x06labels\x12\x1d\n" +
+	"\n" +
+	"is_default\x18\t \x01(\bR\tisDefault\x129\n" +
+	"\n" +
+	"containers\x18\n" +
+	" \x03(\v2\x19.quilt.v1.NetworkEndpointR\n" +
+	"containers\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +
+	"\x0fNetworkEndpoint\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"ip_address\x18\x03 \x01(\tR\tipAddress\x12\x1f\n" +
+	"\vmac_address\x18\x04 \x01(\tR\n" +
+	"macAddress\"\xf3\x01\n" +
+	"\x14CreateNetworkRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06subnet\x18\x02 \x01(\tR\x06subnet\x12\x18\n" +
+	"\agateway\x18\x03 \x01(\tR\agateway\x12\x16\n" +
+	"\x06bridge\x18\x04 \x01(\tR\x06bridge\x12B\n" +
+	"\x06labels\x18\x05 \x03(\v2*.quilt.v1.CreateNetworkRequest.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x15\n" +
+	"\x13ListNetworksRequest\"E\n" +
+	"\x14ListNetworksResponse\x12-\n" +
+	"\bnetworks\x18\x01 \x03(\v2\x11.quilt.v1.NetworkR\bnetworks\"+\n" +
+	"\x15InspectNetworkRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"*\n" +
+	"\x14RemoveNetworkRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"'\n" +
+	"\x15RemoveNetworkResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"5\n" +
 	"\rEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05types\x18\x02 \x03(\tR\x05types\"\x8c\x02\n" +
@@ -3244,7 +3969,12 @@ const file_api_quilt_v1_quilt_proto_rawDesc = "" +
 	"\x05Stats\x12\x16.quilt.v1.StatsRequest\x1a\x18.quilt.v1.ContainerStats\x123\n" +
 	"\x04Logs\x12\x15.quilt.v1.LogsRequest\x1a\x12.quilt.v1.LogEntry0\x01\x129\n" +
 	"\x04Exec\x12\x15.quilt.v1.ExecRequest\x1a\x16.quilt.v1.ExecResponse(\x010\x01\x124\n" +
-	"\x06Events\x12\x17.quilt.v1.EventsRequest\x1a\x0f.quilt.v1.Event0\x01B5Z3github.com/quilt-runtime/quilt/api/quilt/v1;quiltv1b\x06proto3"
+	"\x06Events\x12\x17.quilt.v1.EventsRequest\x1a\x0f.quilt.v1.Event0\x012\x98\x02\n" +
+	"\bNetworks\x12;\n" +
+	"\x06Create\x12\x1e.quilt.v1.CreateNetworkRequest\x1a\x11.quilt.v1.Network\x12E\n" +
+	"\x04List\x12\x1d.quilt.v1.ListNetworksRequest\x1a\x1e.quilt.v1.ListNetworksResponse\x12=\n" +
+	"\aInspect\x12\x1f.quilt.v1.InspectNetworkRequest\x1a\x11.quilt.v1.Network\x12I\n" +
+	"\x06Remove\x12\x1e.quilt.v1.RemoveNetworkRequest\x1a\x1f.quilt.v1.RemoveNetworkResponseB5Z3github.com/quilt-runtime/quilt/api/quilt/v1;quiltv1b\x06proto3"
 
 var (
 	file_api_quilt_v1_quilt_proto_rawDescOnce sync.Once
@@ -3259,7 +3989,7 @@ func file_api_quilt_v1_quilt_proto_rawDescGZIP() []byte {
 }
 
 var file_api_quilt_v1_quilt_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_api_quilt_v1_quilt_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_api_quilt_v1_quilt_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_api_quilt_v1_quilt_proto_goTypes = []any{
 	(Status)(0),                   // 0: quilt.v1.Status
 	(Stream)(0),                   // 1: quilt.v1.Stream
@@ -3279,109 +4009,137 @@ var file_api_quilt_v1_quilt_proto_goTypes = []any{
 	(*Mount)(nil),                 // 15: quilt.v1.Mount
 	(*Resources)(nil),             // 16: quilt.v1.Resources
 	(*ContainerConfig)(nil),       // 17: quilt.v1.ContainerConfig
-	(*CreateRequest)(nil),         // 18: quilt.v1.CreateRequest
-	(*Container)(nil),             // 19: quilt.v1.Container
-	(*StartRequest)(nil),          // 20: quilt.v1.StartRequest
-	(*RunResponse)(nil),           // 21: quilt.v1.RunResponse
-	(*WaitRequest)(nil),           // 22: quilt.v1.WaitRequest
-	(*WaitResponse)(nil),          // 23: quilt.v1.WaitResponse
-	(*StopRequest)(nil),           // 24: quilt.v1.StopRequest
-	(*KillRequest)(nil),           // 25: quilt.v1.KillRequest
-	(*KillResponse)(nil),          // 26: quilt.v1.KillResponse
-	(*RemoveRequest)(nil),         // 27: quilt.v1.RemoveRequest
-	(*RemoveResponse)(nil),        // 28: quilt.v1.RemoveResponse
-	(*ListRequest)(nil),           // 29: quilt.v1.ListRequest
-	(*ListResponse)(nil),          // 30: quilt.v1.ListResponse
-	(*InspectRequest)(nil),        // 31: quilt.v1.InspectRequest
-	(*StatsRequest)(nil),          // 32: quilt.v1.StatsRequest
-	(*ContainerStats)(nil),        // 33: quilt.v1.ContainerStats
-	(*LogsRequest)(nil),           // 34: quilt.v1.LogsRequest
-	(*LogEntry)(nil),              // 35: quilt.v1.LogEntry
-	(*TerminalSize)(nil),          // 36: quilt.v1.TerminalSize
-	(*ExecStart)(nil),             // 37: quilt.v1.ExecStart
-	(*ExecRequest)(nil),           // 38: quilt.v1.ExecRequest
-	(*ExecResponse)(nil),          // 39: quilt.v1.ExecResponse
-	(*EventsRequest)(nil),         // 40: quilt.v1.EventsRequest
-	(*Event)(nil),                 // 41: quilt.v1.Event
-	nil,                           // 42: quilt.v1.ImageConfig.LabelsEntry
-	nil,                           // 43: quilt.v1.ContainerConfig.LabelsEntry
-	nil,                           // 44: quilt.v1.ListRequest.LabelsEntry
-	nil,                           // 45: quilt.v1.Event.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 46: google.protobuf.Timestamp
+	(*PortMapping)(nil),           // 18: quilt.v1.PortMapping
+	(*NetworkStatus)(nil),         // 19: quilt.v1.NetworkStatus
+	(*CreateRequest)(nil),         // 20: quilt.v1.CreateRequest
+	(*Container)(nil),             // 21: quilt.v1.Container
+	(*StartRequest)(nil),          // 22: quilt.v1.StartRequest
+	(*RunResponse)(nil),           // 23: quilt.v1.RunResponse
+	(*WaitRequest)(nil),           // 24: quilt.v1.WaitRequest
+	(*WaitResponse)(nil),          // 25: quilt.v1.WaitResponse
+	(*StopRequest)(nil),           // 26: quilt.v1.StopRequest
+	(*KillRequest)(nil),           // 27: quilt.v1.KillRequest
+	(*KillResponse)(nil),          // 28: quilt.v1.KillResponse
+	(*RemoveRequest)(nil),         // 29: quilt.v1.RemoveRequest
+	(*RemoveResponse)(nil),        // 30: quilt.v1.RemoveResponse
+	(*ListRequest)(nil),           // 31: quilt.v1.ListRequest
+	(*ListResponse)(nil),          // 32: quilt.v1.ListResponse
+	(*InspectRequest)(nil),        // 33: quilt.v1.InspectRequest
+	(*StatsRequest)(nil),          // 34: quilt.v1.StatsRequest
+	(*ContainerStats)(nil),        // 35: quilt.v1.ContainerStats
+	(*LogsRequest)(nil),           // 36: quilt.v1.LogsRequest
+	(*LogEntry)(nil),              // 37: quilt.v1.LogEntry
+	(*TerminalSize)(nil),          // 38: quilt.v1.TerminalSize
+	(*ExecStart)(nil),             // 39: quilt.v1.ExecStart
+	(*ExecRequest)(nil),           // 40: quilt.v1.ExecRequest
+	(*ExecResponse)(nil),          // 41: quilt.v1.ExecResponse
+	(*Network)(nil),               // 42: quilt.v1.Network
+	(*NetworkEndpoint)(nil),       // 43: quilt.v1.NetworkEndpoint
+	(*CreateNetworkRequest)(nil),  // 44: quilt.v1.CreateNetworkRequest
+	(*ListNetworksRequest)(nil),   // 45: quilt.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),  // 46: quilt.v1.ListNetworksResponse
+	(*InspectNetworkRequest)(nil), // 47: quilt.v1.InspectNetworkRequest
+	(*RemoveNetworkRequest)(nil),  // 48: quilt.v1.RemoveNetworkRequest
+	(*RemoveNetworkResponse)(nil), // 49: quilt.v1.RemoveNetworkResponse
+	(*EventsRequest)(nil),         // 50: quilt.v1.EventsRequest
+	(*Event)(nil),                 // 51: quilt.v1.Event
+	nil,                           // 52: quilt.v1.ImageConfig.LabelsEntry
+	nil,                           // 53: quilt.v1.ContainerConfig.LabelsEntry
+	nil,                           // 54: quilt.v1.ListRequest.LabelsEntry
+	nil,                           // 55: quilt.v1.Network.LabelsEntry
+	nil,                           // 56: quilt.v1.CreateNetworkRequest.LabelsEntry
+	nil,                           // 57: quilt.v1.Event.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 58: google.protobuf.Timestamp
 }
 var file_api_quilt_v1_quilt_proto_depIdxs = []int32{
-	46, // 0: quilt.v1.Image.imported_at:type_name -> google.protobuf.Timestamp
+	58, // 0: quilt.v1.Image.imported_at:type_name -> google.protobuf.Timestamp
 	7,  // 1: quilt.v1.Image.config:type_name -> quilt.v1.ImageConfig
-	42, // 2: quilt.v1.ImageConfig.labels:type_name -> quilt.v1.ImageConfig.LabelsEntry
+	52, // 2: quilt.v1.ImageConfig.labels:type_name -> quilt.v1.ImageConfig.LabelsEntry
 	6,  // 3: quilt.v1.ImportProgress.image:type_name -> quilt.v1.Image
 	6,  // 4: quilt.v1.ListImagesResponse.images:type_name -> quilt.v1.Image
-	43, // 5: quilt.v1.ContainerConfig.labels:type_name -> quilt.v1.ContainerConfig.LabelsEntry
+	53, // 5: quilt.v1.ContainerConfig.labels:type_name -> quilt.v1.ContainerConfig.LabelsEntry
 	16, // 6: quilt.v1.ContainerConfig.resources:type_name -> quilt.v1.Resources
 	15, // 7: quilt.v1.ContainerConfig.mounts:type_name -> quilt.v1.Mount
-	17, // 8: quilt.v1.CreateRequest.config:type_name -> quilt.v1.ContainerConfig
-	0,  // 9: quilt.v1.Container.status:type_name -> quilt.v1.Status
-	46, // 10: quilt.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	46, // 11: quilt.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	46, // 12: quilt.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
-	17, // 13: quilt.v1.Container.config:type_name -> quilt.v1.ContainerConfig
-	19, // 14: quilt.v1.RunResponse.created:type_name -> quilt.v1.Container
-	35, // 15: quilt.v1.RunResponse.output:type_name -> quilt.v1.LogEntry
-	23, // 16: quilt.v1.RunResponse.exit:type_name -> quilt.v1.WaitResponse
-	44, // 17: quilt.v1.ListRequest.labels:type_name -> quilt.v1.ListRequest.LabelsEntry
-	0,  // 18: quilt.v1.ListRequest.status:type_name -> quilt.v1.Status
-	19, // 19: quilt.v1.ListResponse.containers:type_name -> quilt.v1.Container
-	46, // 20: quilt.v1.ContainerStats.read_at:type_name -> google.protobuf.Timestamp
-	46, // 21: quilt.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	1,  // 22: quilt.v1.LogEntry.stream:type_name -> quilt.v1.Stream
-	46, // 23: quilt.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	36, // 24: quilt.v1.ExecStart.size:type_name -> quilt.v1.TerminalSize
-	37, // 25: quilt.v1.ExecRequest.start:type_name -> quilt.v1.ExecStart
-	36, // 26: quilt.v1.ExecRequest.resize:type_name -> quilt.v1.TerminalSize
-	46, // 27: quilt.v1.Event.time:type_name -> google.protobuf.Timestamp
-	45, // 28: quilt.v1.Event.attributes:type_name -> quilt.v1.Event.AttributesEntry
-	2,  // 29: quilt.v1.System.Version:input_type -> quilt.v1.VersionRequest
-	4,  // 30: quilt.v1.System.Health:input_type -> quilt.v1.HealthRequest
-	8,  // 31: quilt.v1.Images.Import:input_type -> quilt.v1.ImportRequest
-	10, // 32: quilt.v1.Images.List:input_type -> quilt.v1.ListImagesRequest
-	12, // 33: quilt.v1.Images.Inspect:input_type -> quilt.v1.InspectImageRequest
-	13, // 34: quilt.v1.Images.Remove:input_type -> quilt.v1.RemoveImageRequest
-	18, // 35: quilt.v1.Containers.Create:input_type -> quilt.v1.CreateRequest
-	20, // 36: quilt.v1.Containers.Start:input_type -> quilt.v1.StartRequest
-	18, // 37: quilt.v1.Containers.Run:input_type -> quilt.v1.CreateRequest
-	22, // 38: quilt.v1.Containers.Wait:input_type -> quilt.v1.WaitRequest
-	24, // 39: quilt.v1.Containers.Stop:input_type -> quilt.v1.StopRequest
-	25, // 40: quilt.v1.Containers.Kill:input_type -> quilt.v1.KillRequest
-	27, // 41: quilt.v1.Containers.Remove:input_type -> quilt.v1.RemoveRequest
-	29, // 42: quilt.v1.Containers.List:input_type -> quilt.v1.ListRequest
-	31, // 43: quilt.v1.Containers.Inspect:input_type -> quilt.v1.InspectRequest
-	32, // 44: quilt.v1.Containers.Stats:input_type -> quilt.v1.StatsRequest
-	34, // 45: quilt.v1.Containers.Logs:input_type -> quilt.v1.LogsRequest
-	38, // 46: quilt.v1.Containers.Exec:input_type -> quilt.v1.ExecRequest
-	40, // 47: quilt.v1.Containers.Events:input_type -> quilt.v1.EventsRequest
-	3,  // 48: quilt.v1.System.Version:output_type -> quilt.v1.VersionResponse
-	5,  // 49: quilt.v1.System.Health:output_type -> quilt.v1.HealthResponse
-	9,  // 50: quilt.v1.Images.Import:output_type -> quilt.v1.ImportProgress
-	11, // 51: quilt.v1.Images.List:output_type -> quilt.v1.ListImagesResponse
-	6,  // 52: quilt.v1.Images.Inspect:output_type -> quilt.v1.Image
-	14, // 53: quilt.v1.Images.Remove:output_type -> quilt.v1.RemoveImageResponse
-	19, // 54: quilt.v1.Containers.Create:output_type -> quilt.v1.Container
-	19, // 55: quilt.v1.Containers.Start:output_type -> quilt.v1.Container
-	21, // 56: quilt.v1.Containers.Run:output_type -> quilt.v1.RunResponse
-	23, // 57: quilt.v1.Containers.Wait:output_type -> quilt.v1.WaitResponse
-	19, // 58: quilt.v1.Containers.Stop:output_type -> quilt.v1.Container
-	26, // 59: quilt.v1.Containers.Kill:output_type -> quilt.v1.KillResponse
-	28, // 60: quilt.v1.Containers.Remove:output_type -> quilt.v1.RemoveResponse
-	30, // 61: quilt.v1.Containers.List:output_type -> quilt.v1.ListResponse
-	19, // 62: quilt.v1.Containers.Inspect:output_type -> quilt.v1.Container
-	33, // 63: quilt.v1.Containers.Stats:output_type -> quilt.v1.ContainerStats
-	35, // 64: quilt.v1.Containers.Logs:output_type -> quilt.v1.LogEntry
-	39, // 65: quilt.v1.Containers.Exec:output_type -> quilt.v1.ExecResponse
-	41, // 66: quilt.v1.Containers.Events:output_type -> quilt.v1.Event
-	48, // [48:67] is the sub-list for method output_type
-	29, // [29:48] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	18, // 8: quilt.v1.ContainerConfig.ports:type_name -> quilt.v1.PortMapping
+	18, // 9: quilt.v1.NetworkStatus.ports:type_name -> quilt.v1.PortMapping
+	17, // 10: quilt.v1.CreateRequest.config:type_name -> quilt.v1.ContainerConfig
+	0,  // 11: quilt.v1.Container.status:type_name -> quilt.v1.Status
+	58, // 12: quilt.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	58, // 13: quilt.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	58, // 14: quilt.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 15: quilt.v1.Container.config:type_name -> quilt.v1.ContainerConfig
+	19, // 16: quilt.v1.Container.network:type_name -> quilt.v1.NetworkStatus
+	21, // 17: quilt.v1.RunResponse.created:type_name -> quilt.v1.Container
+	37, // 18: quilt.v1.RunResponse.output:type_name -> quilt.v1.LogEntry
+	25, // 19: quilt.v1.RunResponse.exit:type_name -> quilt.v1.WaitResponse
+	54, // 20: quilt.v1.ListRequest.labels:type_name -> quilt.v1.ListRequest.LabelsEntry
+	0,  // 21: quilt.v1.ListRequest.status:type_name -> quilt.v1.Status
+	21, // 22: quilt.v1.ListResponse.containers:type_name -> quilt.v1.Container
+	58, // 23: quilt.v1.ContainerStats.read_at:type_name -> google.protobuf.Timestamp
+	58, // 24: quilt.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	1,  // 25: quilt.v1.LogEntry.stream:type_name -> quilt.v1.Stream
+	58, // 26: quilt.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	38, // 27: quilt.v1.ExecStart.size:type_name -> quilt.v1.TerminalSize
+	39, // 28: quilt.v1.ExecRequest.start:type_name -> quilt.v1.ExecStart
+	38, // 29: quilt.v1.ExecRequest.resize:type_name -> quilt.v1.TerminalSize
+	58, // 30: quilt.v1.Network.created_at:type_name -> google.protobuf.Timestamp
+	55, // 31: quilt.v1.Network.labels:type_name -> quilt.v1.Network.LabelsEntry
+	43, // 32: quilt.v1.Network.containers:type_name -> quilt.v1.NetworkEndpoint
+	56, // 33: quilt.v1.CreateNetworkRequest.labels:type_name -> quilt.v1.CreateNetworkRequest.LabelsEntry
+	42, // 34: quilt.v1.ListNetworksResponse.networks:type_name -> quilt.v1.Network
+	58, // 35: quilt.v1.Event.time:type_name -> google.protobuf.Timestamp
+	57, // 36: quilt.v1.Event.attributes:type_name -> quilt.v1.Event.AttributesEntry
+	2,  // 37: quilt.v1.System.Version:input_type -> quilt.v1.VersionRequest
+	4,  // 38: quilt.v1.System.Health:input_type -> quilt.v1.HealthRequest
+	8,  // 39: quilt.v1.Images.Import:input_type -> quilt.v1.ImportRequest
+	10, // 40: quilt.v1.Images.List:input_type -> quilt.v1.ListImagesRequest
+	12, // 41: quilt.v1.Images.Inspect:input_type -> quilt.v1.InspectImageRequest
+	13, // 42: quilt.v1.Images.Remove:input_type -> quilt.v1.RemoveImageRequest
+	20, // 43: quilt.v1.Containers.Create:input_type -> quilt.v1.CreateRequest
+	22, // 44: quilt.v1.Containers.Start:input_type -> quilt.v1.StartRequest
+	20, // 45: quilt.v1.Containers.Run:input_type -> quilt.v1.CreateRequest
+	24, // 46: quilt.v1.Containers.Wait:input_type -> quilt.v1.WaitRequest
+	26, // 47: quilt.v1.Containers.Stop:input_type -> quilt.v1.StopRequest
+	27, // 48: quilt.v1.Containers.Kill:input_type -> quilt.v1.KillRequest
+	29, // 49: quilt.v1.Containers.Remove:input_type -> quilt.v1.RemoveRequest
+	31, // 50: quilt.v1.Containers.List:input_type -> quilt.v1.ListRequest
+	33, // 51: quilt.v1.Containers.Inspect:input_type -> quilt.v1.InspectRequest
+	34, // 52: quilt.v1.Containers.Stats:input_type -> quilt.v1.StatsRequest
+	36, // 53: quilt.v1.Containers.Logs:input_type -> quilt.v1.LogsRequest
+	40, // 54: quilt.v1.Containers.Exec:input_type -> quilt.v1.ExecRequest
+	50, // 55: quilt.v1.Containers.Events:input_type -> quilt.v1.EventsRequest
+	44, // 56: quilt.v1.Networks.Create:input_type -> quilt.v1.CreateNetworkRequest
+	45, // 57: quilt.v1.Networks.List:input_type -> quilt.v1.ListNetworksRequest
+	47, // 58: quilt.v1.Networks.Inspect:input_type -> quilt.v1.InspectNetworkRequest
+	48, // 59: quilt.v1.Networks.Remove:input_type -> quilt.v1.RemoveNetworkRequest
+	3,  // 60: quilt.v1.System.Version:output_type -> quilt.v1.VersionResponse
+	5,  // 61: quilt.v1.System.Health:output_type -> quilt.v1.HealthResponse
+	9,  // 62: quilt.v1.Images.Import:output_type -> quilt.v1.ImportProgress
+	11, // 63: quilt.v1.Images.List:output_type -> quilt.v1.ListImagesResponse
+	6,  // 64: quilt.v1.Images.Inspect:output_type -> quilt.v1.Image
+	14, // 65: quilt.v1.Images.Remove:output_type -> quilt.v1.RemoveImageResponse
+	21, // 66: quilt.v1.Containers.Create:output_type -> quilt.v1.Container
+	21, // 67: quilt.v1.Containers.Start:output_type -> quilt.v1.Container
+	23, // 68: quilt.v1.Containers.Run:output_type -> quilt.v1.RunResponse
+	25, // 69: quilt.v1.Containers.Wait:output_type -> quilt.v1.WaitResponse
+	21, // 70: quilt.v1.Containers.Stop:output_type -> quilt.v1.Container
+	28, // 71: quilt.v1.Containers.Kill:output_type -> quilt.v1.KillResponse
+	30, // 72: quilt.v1.Containers.Remove:output_type -> quilt.v1.RemoveResponse
+	32, // 73: quilt.v1.Containers.List:output_type -> quilt.v1.ListResponse
+	21, // 74: quilt.v1.Containers.Inspect:output_type -> quilt.v1.Container
+	35, // 75: quilt.v1.Containers.Stats:output_type -> quilt.v1.ContainerStats
+	37, // 76: quilt.v1.Containers.Logs:output_type -> quilt.v1.LogEntry
+	41, // 77: quilt.v1.Containers.Exec:output_type -> quilt.v1.ExecResponse
+	51, // 78: quilt.v1.Containers.Events:output_type -> quilt.v1.Event
+	42, // 79: quilt.v1.Networks.Create:output_type -> quilt.v1.Network
+	46, // 80: quilt.v1.Networks.List:output_type -> quilt.v1.ListNetworksResponse
+	42, // 81: quilt.v1.Networks.Inspect:output_type -> quilt.v1.Network
+	49, // 82: quilt.v1.Networks.Remove:output_type -> quilt.v1.RemoveNetworkResponse
+	60, // [60:83] is the sub-list for method output_type
+	37, // [37:60] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_api_quilt_v1_quilt_proto_init() }
@@ -3389,21 +4147,21 @@ func file_api_quilt_v1_quilt_proto_init() {
 	if File_api_quilt_v1_quilt_proto != nil {
 		return
 	}
-	file_api_quilt_v1_quilt_proto_msgTypes[19].OneofWrappers = []any{
+	file_api_quilt_v1_quilt_proto_msgTypes[21].OneofWrappers = []any{
 		(*RunResponse_Created)(nil),
 		(*RunResponse_Output)(nil),
 		(*RunResponse_Exit)(nil),
 	}
-	file_api_quilt_v1_quilt_proto_msgTypes[22].OneofWrappers = []any{}
-	file_api_quilt_v1_quilt_proto_msgTypes[32].OneofWrappers = []any{}
-	file_api_quilt_v1_quilt_proto_msgTypes[36].OneofWrappers = []any{
+	file_api_quilt_v1_quilt_proto_msgTypes[24].OneofWrappers = []any{}
+	file_api_quilt_v1_quilt_proto_msgTypes[34].OneofWrappers = []any{}
+	file_api_quilt_v1_quilt_proto_msgTypes[38].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 		(*ExecRequest_Resize)(nil),
 		(*ExecRequest_Signal)(nil),
 	}
-	file_api_quilt_v1_quilt_proto_msgTypes[37].OneofWrappers = []any{
+	file_api_quilt_v1_quilt_proto_msgTypes[39].OneofWrappers = []any{
 		(*ExecResponse_Pid)(nil),
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
@@ -3415,9 +4173,9 @@ func file_api_quilt_v1_quilt_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_quilt_v1_quilt_proto_rawDesc), len(file_api_quilt_v1_quilt_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   56,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_api_quilt_v1_quilt_proto_goTypes,
 		DependencyIndexes: file_api_quilt_v1_quilt_proto_depIdxs,

@@ -985,3 +985,231 @@ var Containers_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "api/quilt/v1/quilt.proto",
 }
+
+const (
+	Networks_Create_FullMethodName  = "/quilt.v1.Networks/Create"
+	Networks_List_FullMethodName    = "/quilt.v1.Networks/List"
+	Networks_Inspect_FullMethodName = "/quilt.v1.Networks/Inspect"
+	Networks_Remove_FullMethodName  = "/quilt.v1.Networks/Remove"
+)
+
+// NetworksClient is the client API for Networks service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Networks manages user networks: bridge networks whose containers reach
+// each other by name, and are kept apart from other networks' containers.
+// The default network "bridge" comes from quiltd's configuration.
+type NetworksClient interface {
+	Create(ctx context.Context, in *CreateNetworkRequest, opts ...grpc.CallOption) (*Network, error)
+	List(ctx context.Context, in *ListNetworksRequest, opts ...grpc.CallOption) (*ListNetworksResponse, error)
+	Inspect(ctx context.Context, in *InspectNetworkRequest, opts ...grpc.CallOption) (*Network, error)
+	// Remove deletes a network and its bridge; it is refused
+	// (FailedPrecondition) while containers are attached to it.
+	Remove(ctx context.Context, in *RemoveNetworkRequest, opts ...grpc.CallOption) (*RemoveNetworkResponse, error)
+}
+
+type networksClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewNetworksClient(cc grpc.ClientConnInterface) NetworksClient {
+	return &networksClient{cc}
+}
+
+func (c *networksClient) Create(ctx context.Context, in *CreateNetworkRequest, opts ...grpc.CallOption) (*Network, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Network)
+	err := c.cc.Invoke(ctx, Networks_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networksClient) List(ctx context.Context, in *ListNetworksRequest, opts ...grpc.CallOption) (*ListNetworksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNetworksResponse)
+	err := c.cc.Invoke(ctx, Networks_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networksClient) Inspect(ctx context.Context, in *InspectNetworkRequest, opts ...grpc.CallOption) (*Network, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Network)
+	err := c.cc.Invoke(ctx, Networks_Inspect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networksClient) Remove(ctx context.Context, in *RemoveNetworkRequest, opts ...grpc.CallOption) (*RemoveNetworkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveNetworkResponse)
+	err := c.cc.Invoke(ctx, Networks_Remove_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// NetworksServer is the server API for Networks service.
+// All implementations must embed UnimplementedNetworksServer
+// for forward compatibility.
+//
+// Networks manages user networks: bridge networks whose containers reach
+// each other by name, and are kept apart from other networks' containers.
+// The default network "bridge" comes from quiltd's configuration.
+type NetworksServer interface {
+	Create(context.Context, *CreateNetworkRequest) (*Network, error)
+	List(context.Context, *ListNetworksRequest) (*ListNetworksResponse, error)
+	Inspect(context.Context, *InspectNetworkRequest) (*Network, error)
+	// Remove deletes a network and its bridge; it is refused
+	// (FailedPrecondition) while containers are attached to it.
+	Remove(context.Context, *RemoveNetworkRequest) (*RemoveNetworkResponse, error)
+	mustEmbedUnimplementedNetworksServer()
+}
+
+// UnimplementedNetworksServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedNetworksServer struct{}
+
+func (UnimplementedNetworksServer) Create(context.Context, *CreateNetworkRequest) (*Network, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedNetworksServer) List(context.Context, *ListNetworksRequest) (*ListNetworksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedNetworksServer) Inspect(context.Context, *InspectNetworkRequest) (*Network, error) {
+	return nil, status.Error(codes.Unimplemented, "method Inspect not implemented")
+}
+func (UnimplementedNetworksServer) Remove(context.Context, *RemoveNetworkRequest) (*RemoveNetworkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
+}
+func (UnimplementedNetworksServer) mustEmbedUnimplementedNetworksServer() {}
+func (UnimplementedNetworksServer) testEmbeddedByValue()                  {}
+
+// UnsafeNetworksServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to NetworksServer will
+// result in compilation errors.
+type UnsafeNetworksServer interface {
+	mustEmbedUnimplementedNetworksServer()
+}
+
+func RegisterNetworksServer(s grpc.ServiceRegistrar, srv NetworksServer) {
+	// If the following call panics, it indicates UnimplementedNetworksServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Networks_ServiceDesc, srv)
+}
+
+func _Networks_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateNetworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworksServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Networks_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworksServer).Create(ctx, req.(*CreateNetworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Networks_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNetworksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworksServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Networks_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworksServer).List(ctx, req.(*ListNetworksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Networks_Inspect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InspectNetworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworksServer).Inspect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Networks_Inspect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworksServer).Inspect(ctx, req.(*InspectNetworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Networks_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveNetworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworksServer).Remove(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Networks_Remove_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworksServer).Remove(ctx, req.(*RemoveNetworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Networks_ServiceDesc is the grpc.ServiceDesc for Networks service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Networks_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "quilt.v1.Networks",
+	HandlerType: (*NetworksServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _Networks_Create_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _Networks_List_Handler,
+		},
+		{
+			MethodName: "Inspect",
+			Handler:    _Networks_Inspect_Handler,
+		},
+		{
+			MethodName: "Remove",
+			Handler:    _Networks_Remove_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "api/quilt/v1/quilt.proto",
+}
