@@ -49,18 +49,19 @@ func (d *Daemon) start(c *ctr) error {
 	if err := c.save(); err != nil {
 		return err
 	}
-	d.watch(c, st.Pid)
+	d.watch(c, st.Pid, true)
 	d.events.publish(c.event("start"))
 	return nil
 }
 
 // watch waits, in the background, for the container's init to end, then
-// records how the container exited.
-func (d *Daemon) watch(c *ctr, pid int) {
+// records how the container exited. child says that this daemon started
+// it, so that its exit status is this process's to collect.
+func (d *Daemon) watch(c *ctr, pid int, child bool) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		status, ok := waitPid(d.ctx, pid)
+		status, ok := waitPid(d.ctx, pid, child)
 		if d.ctx.Err() != nil && !ok {
 			return // the daemon is closing; the container goes on
 		}
@@ -72,8 +73,10 @@ func (d *Daemon) watch(c *ctr, pid int) {
 
 // waitPid waits for pid to end. The status is known only for a child of
 // this process (a container started by this daemon, not by a previous
-// one). It returns early, ok false, when ctx ends.
-func waitPid(ctx context.Context, pid int) (ws *unix.WaitStatus, ok bool) {
+// one): only a child's pid is sure to stay its own until it is reaped,
+// any other may be reused at once. It returns early, ok false, when ctx
+// ends.
+func waitPid(ctx context.Context, pid int, child bool) (ws *unix.WaitStatus, ok bool) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		// ESRCH: it is gone, reaped already. Its pid may be another
@@ -99,6 +102,9 @@ func waitPid(ctx context.Context, pid int) (ws *unix.WaitStatus, ok bool) {
 	})
 	if rerr != nil && !exited {
 		return nil, false
+	}
+	if !child {
+		return nil, true
 	}
 	return reap(pid), true
 }
@@ -146,16 +152,21 @@ func (d *Daemon) finish(c *ctr, ws *unix.WaitStatus) {
 	if n, ok, err := d.rt.OOMKills(id); err == nil && ok && n > 0 {
 		c.rec.OOM = true
 	}
+	// Waiters learn the exit first; the clean-up below (cgroups in every
+	// hierarchy, the network, an fsynced record) is not theirs to wait
+	// for. Anything that changes the container takes c.mu, held until the
+	// end.
+	socket := c.rec.Socket
+	c.rec.State, c.rec.Pid, c.rec.Socket = stateExited, 0, ""
+	c.setExited()
 	if err := d.rt.Delete(id, true); err != nil && !errors.Is(err, libquilt.ErrNotExist) {
 		log.WithError(err).Warn("deleting the exited container's runtime state")
 	}
 	d.detachNetwork(c)
-	os.Remove(c.rec.Socket)
-	c.rec.State, c.rec.Pid, c.rec.Socket = stateExited, 0, ""
+	os.Remove(socket)
 	if err := c.save(); err != nil {
 		log.WithError(err).Error("saving the container's exit status")
 	}
-	close(c.exited)
 	if c.rec.OOM {
 		d.events.publish(c.event("oom"))
 	}
@@ -192,7 +203,7 @@ func (d *Daemon) resume(c *ctr) {
 			_ = c.save()
 		}
 		c.rec.Pid = st.Pid
-		d.watch(c, st.Pid)
+		d.watch(c, st.Pid, false)
 	}
 }
 
@@ -207,9 +218,7 @@ func (d *Daemon) Wait(ctx context.Context, ref string) (*quiltv1.WaitResponse, e
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return &quiltv1.WaitResponse{ExitCode: int32(c.rec.ExitCode), OomKilled: c.rec.OOM}, nil
+	return c.exit, nil
 }
 
 // Stop sends the signal (SIGTERM when empty) to the container's command

@@ -102,8 +102,5 @@ func (d *Daemon) Run(ctx context.Context, o CreateOptions, send func(*quiltv1.Ru
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	exit := &quiltv1.WaitResponse{ExitCode: int32(c.rec.ExitCode), OomKilled: c.rec.OOM}
-	c.mu.Unlock()
-	return send(&quiltv1.RunResponse{Kind: &quiltv1.RunResponse_Exit{Exit: exit}})
+	return send(&quiltv1.RunResponse{Kind: &quiltv1.RunResponse_Exit{Exit: c.exit}})
 }

@@ -64,9 +64,10 @@ type ctr struct {
 	rec    record
 	config *quiltv1.ContainerConfig
 	dir    string
-	// exited is closed when the container has exited and its exit status
-	// is in rec.
+	// exited is closed when the container has exited; exit, set before,
+	// is its status, read without c.mu once exited is closed.
 	exited chan struct{}
+	exit   *quiltv1.WaitResponse
 	// removed is set once Remove has started, so nothing else uses it.
 	removed bool
 	// net is the container's place on a bridge network while attached.
@@ -76,6 +77,12 @@ type ctr struct {
 func (c *ctr) logPath() string    { return filepath.Join(c.dir, "container.log") }
 func (c *ctr) exitPath() string   { return filepath.Join(c.dir, "exit.json") }
 func (c *ctr) bundlePath() string { return filepath.Join(c.dir, "bundle") }
+
+// setExited publishes the exit status in rec to the waiters.
+func (c *ctr) setExited() {
+	c.exit = &quiltv1.WaitResponse{ExitCode: int32(c.rec.ExitCode), OomKilled: c.rec.OOM}
+	close(c.exited)
+}
 
 // save writes the record: temp file, fsync, rename.
 func (c *ctr) save() error {
@@ -110,7 +117,7 @@ func loadCtr(dir string) (*ctr, error) {
 		}
 	}
 	if c.rec.State == stateExited {
-		close(c.exited)
+		c.setExited()
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
 )
@@ -12,16 +13,19 @@ import (
 // and a shell need a few MiB.
 const minMemory = 6 << 20
 
+// The patterns are compiled on first use: libcontainer re-executes quiltd
+// as each container's init, which should not pay for them.
 var (
-	nameRE     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
-	hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
-	envKeyRE   = regexp.MustCompile(`^[^=\x00]+$`)
+	nameRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`) })
+	hostnameRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+	})
 )
 
 // validateConfig checks a container configuration before anything is made
 // for it. Each error names the field.
 func validateConfig(c *quiltv1.ContainerConfig) error {
-	if c.Name != "" && !nameRE.MatchString(c.Name) {
+	if c.Name != "" && !nameRE().MatchString(c.Name) {
 		return errorf(ErrInvalid, "invalid container name %q: use 1-128 letters, digits and _ . - starting with a letter or digit", c.Name)
 	}
 	if c.Shell != "" && len(c.Args) > 0 {
@@ -37,14 +41,14 @@ func validateConfig(c *quiltv1.ContainerConfig) error {
 	}
 	for _, e := range c.Env {
 		k, _, ok := strings.Cut(e, "=")
-		if !ok || !envKeyRE.MatchString(k) {
+		if !ok || k == "" || strings.ContainsRune(k, 0) {
 			return errorf(ErrInvalid, "invalid environment variable %q: use KEY=value", e)
 		}
 	}
 	if c.Workdir != "" && !path.IsAbs(c.Workdir) {
 		return errorf(ErrInvalid, "working directory %q must be an absolute path", c.Workdir)
 	}
-	if c.Hostname != "" && (len(c.Hostname) > 253 || !hostnameRE.MatchString(c.Hostname)) {
+	if c.Hostname != "" && (len(c.Hostname) > 253 || !hostnameRE().MatchString(c.Hostname)) {
 		return errorf(ErrInvalid, "invalid hostname %q", c.Hostname)
 	}
 	if err := validateNetwork(c); err != nil {

@@ -48,6 +48,10 @@ func TestImages(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	d := startDaemon(t)
 	d.run(t, &quiltv1.ContainerConfig{Name: "taken", Args: []string{"true"}})
+	// Inspect answers once the exit's clean-up is done.
+	if _, err := d.ctrs.Inspect(ctx(t), &quiltv1.InspectRequest{Id: "taken"}); err != nil {
+		t.Fatal(err)
+	}
 	before := d.inventory(t)
 	for _, tc := range []struct {
 		name string
