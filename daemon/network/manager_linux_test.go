@@ -119,7 +119,7 @@ func leaks(t *testing.T, m *Manager) map[string]int {
 	for _, n := range m.Networks() {
 		veths, _ := os.ReadDir("/sys/class/net/" + n.Bridge + "/brif")
 		out["veth"] += len(veths)
-		res, _ := os.ReadDir(filepath.Join(m.ipamDir, n.Name))
+		res, _ := os.ReadDir(filepath.Join(m.ipamDir, n.Bridge))
 		for _, e := range res {
 			if _, err := netip.ParseAddr(e.Name()); err == nil {
 				out["address"]++
@@ -132,7 +132,7 @@ func leaks(t *testing.T, m *Manager) map[string]int {
 				t.Fatal(err)
 			}
 			for _, r := range strings.Split(string(rules), "\n") {
-				if strings.Contains(r, prefix) || strings.Contains(r, `name: "`+n.Name+`"`) {
+				if strings.Contains(r, prefix) || strings.Contains(r, `name: "`+n.Bridge+`"`) {
 					out["rule"]++
 				}
 			}
