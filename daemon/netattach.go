@@ -153,12 +153,13 @@ func (d *Daemon) restoreNetworks() {
 }
 
 // sweepNetworks releases what resume left: the networks of containers
-// that had exited before a previous daemon released them, and network
+// that had exited before a previous daemon released them (a release of a
+// container without a network record costs one failed open), and network
 // namespaces of no container.
 func (d *Daemon) sweepNetworks() {
 	for _, c := range d.ctrs {
 		c.mu.Lock()
-		if c.rec.State == stateExited && d.net.Endpoint(c.rec.ID) != nil {
+		if c.rec.State == stateExited {
 			d.detachNetwork(c)
 		}
 		c.mu.Unlock()

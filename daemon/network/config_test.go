@@ -122,7 +122,7 @@ func TestConfList(t *testing.T) {
 		if ports {
 			want = "bridge portmap firewall"
 		}
-		if list.CNIVersion != "1.0.0" || list.Name != "back" || strings.Join(types, " ") != want {
+		if list.CNIVersion != "1.0.0" || list.Name != "qn-1" || strings.Join(types, " ") != want {
 			t.Errorf("ports %v: %s", ports, b)
 		}
 		br := list.Plugins[0]

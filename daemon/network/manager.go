@@ -287,7 +287,7 @@ func (m *Manager) Remove(ref string) (*Network, error) {
 	if err := removeBridge(n.Bridge); err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	if err := os.RemoveAll(filepath.Join(m.ipamDir, n.Name)); err != nil {
+	if err := os.RemoveAll(filepath.Join(m.ipamDir, n.Bridge)); err != nil {
 		return nil, fmt.Errorf("network %s: address reservations: %w", n.Name, err)
 	}
 	if err := os.Remove(filepath.Join(m.dir, n.Name+".json")); err != nil && !errors.Is(err, os.ErrNotExist) {

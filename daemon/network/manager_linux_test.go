@@ -34,7 +34,7 @@ func testManager(t *testing.T) *Manager {
 		Subnet: fmt.Sprintf("10.%d.%d.0/24", 128+int(b[0])%64, b[1]),
 		Pool:   fmt.Sprintf("10.%d.0.0/16", 192+int(b[2])%32),
 	}
-	m0, err := New(Options{Config: Config{PluginDirs: cfg.PluginDirs}, Root: t.TempDir(), State: t.TempDir()})
+	m0, err := New(Options{Config: Config{PluginDirs: cfg.PluginDirs}, Root: t.TempDir(), State: t.TempDir(), Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func testManager(t *testing.T) *Manager {
 		t.Skip("no CNI plugins")
 	}
 	dir := t.TempDir()
-	m, err := New(Options{Config: cfg, Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state")})
+	m, err := New(Options{Config: cfg, Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"), Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func leaks(t *testing.T, m *Manager) map[string]int {
 	for _, n := range m.Networks() {
 		veths, _ := os.ReadDir("/sys/class/net/" + n.Bridge + "/brif")
 		out["veth"] += len(veths)
-		res, _ := os.ReadDir(filepath.Join(m.ipamDir, n.Name))
+		res, _ := os.ReadDir(filepath.Join(m.ipamDir, n.Bridge))
 		for _, e := range res {
 			if _, err := netip.ParseAddr(e.Name()); err == nil {
 				out["address"]++
@@ -132,7 +132,7 @@ func leaks(t *testing.T, m *Manager) map[string]int {
 				t.Fatal(err)
 			}
 			for _, r := range strings.Split(string(rules), "\n") {
-				if strings.Contains(r, prefix) || strings.Contains(r, `name: "`+n.Name+`"`) {
+				if strings.Contains(r, prefix) || strings.Contains(r, `name: "`+n.Bridge+`"`) {
 					out["rule"]++
 				}
 			}
@@ -205,5 +205,73 @@ func TestAttachDetach(t *testing.T) {
 	}
 	if after := leaks(t, m); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("left behind: before %v, after %v", before, after)
+	}
+}
+
+// TestPeersAndSweep: containers of a user network list each other in
+// /etc/hosts, rewritten in place as they come and go; a namespace of no
+// known container is swept.
+func TestPeersAndSweep(t *testing.T) {
+	m := testManager(t)
+	ctx := context.Background()
+	n, err := m.Create(CreateOptions{Name: "peers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]string{}
+	var eps []*Endpoint
+	for i, name := range []string{"a", "b", "c"} {
+		dirs[name] = t.TempDir()
+		ep, err := m.Attach(ctx, AttachOptions{ContainerID: fmt.Sprintf("%064d", i+1), Name: name, Hostname: "h" + name, Network: "peers", Dir: dirs[name]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !n.Subnet.Contains(ep.Addr.Addr()) {
+			t.Fatalf("%s: %s outside %s", name, ep.Addr, n.Subnet)
+		}
+		eps = append(eps, ep)
+	}
+	hosts := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(dirs[name], HostsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	fa, err := os.Open(filepath.Join(dirs["a"], HostsFile)) // the inode a bind mount would hold
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fa.Close()
+	for _, want := range []string{eps[0].Addr.Addr().String() + "\tha a\n", eps[1].Addr.Addr().String() + "\tb hb\n", eps[2].Addr.Addr().String() + "\tc hc\n"} {
+		if !strings.Contains(hosts("a"), want) {
+			t.Errorf("a's hosts has no %q:\n%s", want, hosts("a"))
+		}
+	}
+	if _, err := m.Detach(eps[2].ContainerID, dirs["c"]); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := io.ReadAll(fa)
+	if strings.Contains(string(same), "\tc hc") || !strings.Contains(string(same), "\tb hb") {
+		t.Errorf("a's hosts through the old descriptor after c left:\n%s", same)
+	}
+	if _, err := m.Remove("peers"); !errors.Is(err, ErrInUse) {
+		t.Errorf("remove a network in use: %v", err)
+	}
+	for _, ep := range eps[:2] {
+		if _, err := m.Detach(ep.ContainerID, dirs[ep.Name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Remove("peers"); err != nil || linkExists(n.Bridge) {
+		t.Errorf("remove: %v; bridge %s there: %v", err, n.Bridge, linkExists(n.Bridge))
+	}
+	stray := filepath.Join(m.netnsDir, "stray")
+	if err := newNetns(stray); err != nil {
+		t.Fatal(err)
+	}
+	m.Sweep(func(string) bool { return false })
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Errorf("stray namespace: %v", err)
 	}
 }

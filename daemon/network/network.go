@@ -53,7 +53,10 @@ func defaultNetwork(c Config) (*Network, error) {
 	}, nil
 }
 
-// confList is the network's CNI configuration list. portmap is in it only
+// confList is the network's CNI configuration list. Its name, which
+// host-local's reservations, libcni's cache and the plugins' iptables
+// chains and comments are named after, is the bridge's: unique on the host,
+// so that two daemons' networks of the same name never mix. portmap is in it only
 // for containers that publish ports: it costs a plugin run on every ADD
 // and DEL otherwise. The firewall's same-bridge ingress policy makes the
 // bridge's isolation rules, once per bridge: isolate asks for it when they
@@ -78,7 +81,7 @@ func (n *Network) confList(ipamDir string, ports, isolate bool) ([]byte, error) 
 		fw["ingressPolicy"] = "same-bridge"
 	}
 	plugins = append(plugins, fw)
-	b, err := json.Marshal(obj{"cniVersion": "1.0.0", "name": n.Name, "plugins": plugins})
+	b, err := json.Marshal(obj{"cniVersion": "1.0.0", "name": n.Bridge, "plugins": plugins})
 	if err != nil {
 		return nil, fmt.Errorf("network %s: CNI configuration: %w", n.Name, err)
 	}

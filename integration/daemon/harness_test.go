@@ -138,7 +138,7 @@ func (d *daemon) cleanup() {
 		cancel()
 		d.stop(syscall.SIGTERM)
 	}
-	d.net.cleanup(t)
+	d.net.cleanup(t, d.root)
 	if t.Failed() && d.dlog != nil {
 		t.Logf("quiltd log:\n%s", tail(d.dlog.String(), 60))
 	}

@@ -101,16 +101,61 @@ func (d *daemon) removeNetworks(ctx context.Context) {
 }
 
 // cleanup reports what containers left of the network (veths on the
-// bridge, NAT and firewall rules for its addresses), then removes the
-// bridge and its isolation rules, which live as long as the network.
-func (n testNet) cleanup(t *testing.T) {
+// bridge, NAT and firewall rules for its addresses) and removes it, then
+// removes the bridge and its isolation rules, which live as long as the
+// network, and the bridges and rules of user networks the daemon could not
+// remove (their definitions are still in root).
+func (n testNet) cleanup(t *testing.T, root string) {
+	if n.bridge == "" {
+		return // the test ended before the network was set up
+	}
 	if veths, _ := os.ReadDir("/sys/class/net/" + n.bridge + "/brif"); len(veths) > 0 {
 		t.Errorf("veths left on %s: %d", n.bridge, len(veths))
 	}
 	if rules := rulesOf(t, n.subnet); len(rules) > 0 {
 		t.Errorf("iptables rules left for %s: %q", n.subnet, rules)
+		deleteRulesOf(t, n.subnet)
 	}
 	removeBridge(n.bridge)
+	defs, _ := filepath.Glob(filepath.Join(root, "networks", "*.json"))
+	for _, def := range defs {
+		var un struct {
+			Name, Bridge string
+			Subnet       netip.Prefix
+		}
+		data, _ := os.ReadFile(def)
+		if json.Unmarshal(data, &un) != nil || un.Bridge == "" {
+			continue
+		}
+		t.Errorf("network %s left", un.Name)
+		removeBridge(un.Bridge)
+		if un.Subnet.IsValid() {
+			deleteRulesOf(t, un.Subnet)
+		}
+	}
+}
+
+// deleteRulesOf deletes the rules that rulesOf finds. iptables -S writes
+// them as arguments a shell takes back.
+func deleteRulesOf(t *testing.T, subnet netip.Prefix) {
+	for _, table := range []string{"filter", "nat"} {
+		out, _ := exec.Command("iptables", "-w", "-t", table, "-S").Output()
+		for _, r := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(r, "-A ") && strings.Contains(r, subnetPrefix(subnet)) {
+				_ = exec.Command("sh", "-c", "iptables -w -t "+table+" -D "+strings.TrimPrefix(r, "-A ")).Run()
+			}
+		}
+	}
+}
+
+// subnetPrefix is the text every address of subnet starts with: the
+// first three numbers of a /24 or smaller, the first two otherwise.
+func subnetPrefix(subnet netip.Prefix) string {
+	b := subnet.Addr().As4()
+	if subnet.Bits() >= 24 {
+		return fmt.Sprintf("%d.%d.%d.", b[0], b[1], b[2])
+	}
+	return fmt.Sprintf("%d.%d.", b[0], b[1])
 }
 
 // removeBridge deletes a bridge and the firewall plugin's isolation rules
@@ -127,14 +172,7 @@ func removeBridge(bridge string) {
 // container.
 func rulesOf(t *testing.T, subnet netip.Prefix) []string {
 	t.Helper()
-	b := subnet.Addr().As4()
-	var prefix string
-	switch {
-	case subnet.Bits() >= 24:
-		prefix = fmt.Sprintf("%d.%d.%d.", b[0], b[1], b[2])
-	default:
-		prefix = fmt.Sprintf("%d.%d.", b[0], b[1])
-	}
+	prefix := subnetPrefix(subnet)
 	var out []string
 	for _, table := range []string{"filter", "nat"} {
 		rules, err := exec.Command("iptables", "-w", "-t", table, "-S").Output()

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"crypto/sha512"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -21,27 +22,39 @@ import (
 var netCycles = flag.Int("net-cycles", 200, "create/remove cycles of TestNetworkTeardown")
 
 // netCounts counts what the containers of a daemon's default network hold
-// on the host: veths on its bridge, iptables rules for its subnet, CNI
-// chains (any; for empty per-container chains), address reservations,
-// pinned network namespaces and their mounts.
-func (d *daemon) netCounts(t *testing.T) map[string]int {
+// on the host: veths on its bridge, iptables rules for its subnet or with
+// its name (the plugins comment theirs with the CNI network's name, the
+// bridge's), the per-container chains of the containers ids (the masquerade
+// and the published ports' chains, which may be empty), address
+// reservations, pinned network namespaces and their mounts. Everything
+// counted is this daemon's: other daemons on the host do not change it.
+func (d *daemon) netCounts(t *testing.T, ids []string) map[string]int {
 	t.Helper()
 	c := map[string]int{"veth": 0, "rule": 0, "chain": 0, "address": 0, "netns": 0, "netns mount": 0}
 	veths, _ := os.ReadDir("/sys/class/net/" + d.net.bridge + "/brif")
 	c["veth"] = len(veths)
-	c["rule"] = len(rulesOf(t, d.net.subnet))
+	chains := map[string]bool{}
+	for _, id := range ids {
+		sum := fmt.Sprintf("%x", sha512.Sum512([]byte(d.net.bridge+id)))
+		chains[("CNI-" + sum)[:28]], chains[("CNI-DN-" + sum)[:28]] = true, true
+	}
+	prefix, name := subnetPrefix(d.net.subnet), `name: \"`+d.net.bridge+`\"`
 	for _, table := range []string{"filter", "nat"} {
 		out, err := exec.Command("iptables", "-w", "-t", table, "-S").Output()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, line := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(line, "-N CNI-") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) == 2 && f[0] == "-N" && chains[f[1]]:
 				c["chain"]++
+			case strings.Contains(line, prefix) || strings.Contains(line, name):
+				c["rule"]++
 			}
 		}
 	}
-	res, _ := os.ReadDir(filepath.Join(d.state, "ipam", "bridge"))
+	res, _ := os.ReadDir(filepath.Join(d.state, "ipam", d.net.bridge))
 	for _, e := range res {
 		if _, err := netip.ParseAddr(e.Name()); err == nil {
 			c["address"]++
@@ -70,19 +83,25 @@ func TestNetworkTeardown(t *testing.T) {
 	// One container first: the bridge and the plugins' shared chains
 	// exist from then on, for the network's life.
 	d.run(t, argv("true"))
-	before := d.netCounts(t)
+	before := d.netCounts(t, nil)
 	cycles := *netCycles
 	start := time.Now()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ids []string
 	work := make(chan int)
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				if err := d.netCycle(t, i); err != nil {
+				id, err := d.netCycle(t, i)
+				if err != nil {
 					t.Errorf("cycle %d: %v", i, err)
 				}
+				mu.Lock()
+				ids = append(ids, id)
+				mu.Unlock()
 			}
 		}()
 	}
@@ -91,15 +110,16 @@ func TestNetworkTeardown(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	after := d.netCounts(t)
+	after := d.netCounts(t, ids)
 	t.Logf("%d create/remove cycles in %v; before %v, after %v", cycles, time.Since(start).Round(time.Millisecond), before, after)
 	if !sameCounts(before, after) {
 		t.Errorf("left behind: before %v, after %v", before, after)
 	}
 }
 
-// netCycle makes and removes one container, in one of five ways.
-func (d *daemon) netCycle(t *testing.T, i int) error {
+// netCycle makes and removes one container, in one of five ways, and
+// returns its id ("" for the failed creates).
+func (d *daemon) netCycle(t *testing.T, i int) (string, error) {
 	cfg := &quiltv1.ContainerConfig{Image: imagePath, Name: fmt.Sprintf("cycle-%d", i), Args: []string{"sleep", "60"}}
 	force := false
 	switch i % 5 {
@@ -115,26 +135,26 @@ func (d *daemon) netCycle(t *testing.T, i int) error {
 		cfg.Mounts = []*quiltv1.Mount{{Type: "tmpfs", Destination: "/x", Options: []string{"size=bogus"}}}
 		_, err := d.ctrs.Create(ctx(t), &quiltv1.CreateRequest{Config: cfg})
 		if err == nil {
-			return fmt.Errorf("a tmpfs with size=bogus was created")
+			return "", fmt.Errorf("a tmpfs with size=bogus was created")
 		}
-		return nil
+		return "", nil
 	}
 	c, err := d.ctrs.Create(ctx(t), &quiltv1.CreateRequest{Config: cfg})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if i%5 != 2 {
 		if _, err := d.ctrs.Start(ctx(t), &quiltv1.StartRequest{Id: c.Id}); err != nil {
-			return err
+			return c.Id, err
 		}
 	}
 	if i%5 == 3 {
 		if _, err := d.ctrs.Wait(ctx(t), &quiltv1.WaitRequest{Id: c.Id}); err != nil {
-			return err
+			return c.Id, err
 		}
 	}
 	_, err = d.ctrs.Remove(ctx(t), &quiltv1.RemoveRequest{Id: c.Id, Force: force})
-	return err
+	return c.Id, err
 }
 
 // TestNetworkAfterSIGKILL: quiltd is killed while bridged containers run;
@@ -144,7 +164,7 @@ func (d *daemon) netCycle(t *testing.T, i int) error {
 func TestNetworkAfterSIGKILL(t *testing.T) {
 	d := startDaemon(t)
 	d.run(t, argv("true"))
-	before := d.netCounts(t)
+	before := d.netCounts(t, nil)
 	port := freePort(t)
 	cfg := sh(`mkdir -p /www && echo still here > /www/index.html && exec httpd -f -p 80 -h /www`)
 	cfg.Ports = []*quiltv1.PortMapping{{HostPort: uint32(port), ContainerPort: 80}}
@@ -153,6 +173,13 @@ func TestNetworkAfterSIGKILL(t *testing.T) {
 	created := d.create(t, sh(`ping -c 1 -W 2 `+d.net.subnet.Addr().Next().String()+` >/dev/null && echo reached the gateway`))
 	if got := httpGet(t, "127.0.0.1", port, true); got != "still here\n" {
 		t.Fatalf("before: %q", got)
+	}
+	// The counts see what the containers hold (so that zero means gone).
+	during := d.netCounts(t, []string{web.Id, ends.Id, created.Id})
+	for k, v := range during {
+		if v <= before[k] {
+			t.Errorf("%s: %d with three containers attached, %d before", k, v, before[k])
+		}
 	}
 	d.stop(syscall.SIGKILL)
 	time.Sleep(2 * time.Second) // "ends" exits meanwhile
@@ -178,7 +205,7 @@ func TestNetworkAfterSIGKILL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if after := d.netCounts(t); !sameCounts(before, after) {
+	if after := d.netCounts(t, []string{web.Id, ends.Id, created.Id}); !sameCounts(before, after) {
 		t.Errorf("left behind: before %v, after %v", before, after)
 	}
 }
