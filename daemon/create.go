@@ -67,6 +67,7 @@ func (d *Daemon) create(ctx context.Context, o CreateOptions) (_ *ctr, retErr er
 		dir:    filepath.Join(d.cfg.Root, "containers", id),
 		config: cfg,
 		exited: make(chan struct{}),
+		gone:   make(chan struct{}),
 		rec: record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: img.ID, Command: argv,
 			State: stateCreated, Created: time.Now().UTC()},
 	}

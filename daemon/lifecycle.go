@@ -366,6 +366,7 @@ func (d *Daemon) Remove(ctx context.Context, ref string, force bool) error {
 	delete(d.names, c.rec.Name)
 	d.mu.Unlock()
 	d.events.publish(c.event("remove"))
+	close(c.gone)
 	d.log.WithField("id", c.rec.ID).Info("container removed")
 	return nil
 }

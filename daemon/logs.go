@@ -102,5 +102,14 @@ func (d *Daemon) Run(ctx context.Context, o CreateOptions, send func(*quiltv1.Ru
 	if err != nil {
 		return err
 	}
+	if c.config.AutoRemove {
+		// As `docker run --rm`: the caller learns the exit once the
+		// container is gone.
+		select {
+		case <-c.gone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return send(&quiltv1.RunResponse{Kind: &quiltv1.RunResponse_Exit{Exit: c.exit}})
 }

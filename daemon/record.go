@@ -68,8 +68,10 @@ type ctr struct {
 	// is its status, read without c.mu once exited is closed.
 	exited chan struct{}
 	exit   *quiltv1.WaitResponse
-	// removed is set once Remove has started, so nothing else uses it.
+	// removed is set once Remove has started, so nothing else uses it;
+	// gone is closed once Remove has finished.
 	removed bool
+	gone    chan struct{}
 	// net is the container's place on a bridge network while attached.
 	net *quiltv1.NetworkStatus
 }
@@ -107,7 +109,7 @@ func loadCtr(dir string) (*ctr, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ctr{dir: dir, exited: make(chan struct{}), config: &quiltv1.ContainerConfig{}}
+	c := &ctr{dir: dir, exited: make(chan struct{}), gone: make(chan struct{}), config: &quiltv1.ContainerConfig{}}
 	if err := json.Unmarshal(data, &c.rec); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}

@@ -248,6 +248,13 @@ func (d *daemon) run(t *testing.T, cfg *quiltv1.ContainerConfig) runResult {
 			}
 		case *quiltv1.RunResponse_Exit:
 			r.stdout, r.stderr, r.exit = out.String(), errOut.String(), k.Exit
+			// The exit comes before the clean-up of the container's
+			// cgroups and network; inspect waits for it.
+			if !cfg.AutoRemove {
+				if _, err := d.ctrs.Inspect(ctx(t), &quiltv1.InspectRequest{Id: r.id}); err != nil {
+					t.Fatalf("inspect after run: %v", err)
+				}
+			}
 			return r
 		}
 	}
