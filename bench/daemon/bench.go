@@ -136,9 +136,11 @@ func (b *bench) runArgs(k int, name string, cmd ...string) []string {
 	var args []string
 	switch k {
 	case quiltIdx:
-		args = []string{"run", "--rm", imageRef, "--"}
+		// network none, as podman's below and ctr's default (a network
+		// namespace with loopback only); bench/network measures bridges.
+		args = []string{"run", "--rm", "--network", "none", imageRef, "--"}
 		if name != "" {
-			args = []string{"run", "-d", "--name", name, imageRef, "--"}
+			args = []string{"run", "-d", "--network", "none", "--name", name, imageRef, "--"}
 		}
 	case ctrIdx:
 		args = []string{"run", "--rm", imageRef, b.nextID("bench-run-")}
