@@ -5,22 +5,61 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
 
+// signals catches every signal for a process that waits for a container
+// process in the foreground, to forward them to it.
+type signals struct {
+	c     chan os.Signal
+	ready chan struct{} // closed once every signal is caught
+	once  sync.Once
+	done  chan struct{} // closed once the catching has stopped
+}
+
 // catchSignals prepares this process to wait for a container process in the
 // foreground: it becomes the process's reaper (libcontainer starts it
 // through intermediate processes that exit) and catches every signal, for
-// forward. The caller stops the catching with signal.Stop.
-func catchSignals() (chan os.Signal, error) {
+// forward. os/signal enables signals one at a time, each a round trip to
+// the Go runtime's signal thread (1 to 3 ms for all of them on a small
+// VM), so the catching is set up in the background: the caller overlaps
+// it with its own work and calls wait before it starts the container
+// process, so that no signal meant for that process is lost. The caller
+// stops the catching with stop.
+func catchSignals() (*signals, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become child subreaper: %w", err)
 	}
-	sigc := make(chan os.Signal, 128)
-	signal.Notify(sigc)
-	return sigc, nil
+	s := &signals{c: make(chan os.Signal, 128), ready: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		signal.Notify(s.c)
+		close(s.ready)
+	}()
+	return s, nil
+}
+
+// wait returns once every signal is caught.
+func (s *signals) wait() { <-s.ready }
+
+// stopAsync stops the catching in the background and returns at once; stop
+// waits for it. Signals that arrive after it have their default effect.
+func (s *signals) stopAsync() {
+	s.once.Do(func() {
+		go func() {
+			<-s.ready
+			signal.Stop(s.c)
+			close(s.done)
+		}()
+	})
+}
+
+// stop stops the catching and returns once it has stopped.
+func (s *signals) stop() {
+	s.stopAsync()
+	<-s.done
 }
 
 // attachIO connects proc's terminal and pidfd to the caller. A process with
