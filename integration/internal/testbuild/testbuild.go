@@ -41,6 +41,9 @@ func GoCommand() string {
 	return "/usr/local/go/bin/go"
 }
 
+// QuiltEnv is the environment in which the Makefile builds bin/quilt.
+func QuiltEnv() []string { return []string{"GOEXPERIMENT=jsonv2"} }
+
 // Build runs `go build args...` in dir with env added to the environment.
 func Build(dir, goBin string, env []string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
