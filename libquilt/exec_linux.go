@@ -131,7 +131,7 @@ func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 	if sigs != nil {
 		sigs.wait()
 	}
-	if err := c.lc.Run(proc); err != nil {
+	if err := withInitGOMAXPROCS(r.oneProcInit, func() error { return c.lc.Run(proc) }); err != nil {
 		err = diagnoseExec(err, c.lc.Config().Rootfs, opts.Process.Args[0], opts.Process.Env)
 		return -1, execError(opts.ID, opts.Process.Args[0], err)
 	}
