@@ -28,7 +28,8 @@ type signals struct {
 // VM), so the catching is set up in the background: the caller overlaps
 // it with its own work and calls wait before it starts the container
 // process, so that no signal meant for that process is lost. The caller
-// stops the catching with stop.
+// stops the catching with stop, which does not wait either: the quilt
+// command exits right after.
 func catchSignals() (*signals, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become child subreaper: %w", err)
@@ -44,9 +45,11 @@ func catchSignals() (*signals, error) {
 // wait returns once every signal is caught.
 func (s *signals) wait() { <-s.ready }
 
-// stopAsync stops the catching in the background and returns at once; stop
-// waits for it. Signals that arrive after it have their default effect.
-func (s *signals) stopAsync() {
+// stop stops the catching in the background, as it takes as long as
+// catching; the returned channel is closed once it has stopped. Signals
+// that arrive meanwhile are dropped, later ones have their default effect.
+// Further calls return the same channel.
+func (s *signals) stop() <-chan struct{} {
 	s.once.Do(func() {
 		go func() {
 			<-s.ready
@@ -54,12 +57,7 @@ func (s *signals) stopAsync() {
 			close(s.done)
 		}()
 	})
-}
-
-// stop stops the catching and returns once it has stopped.
-func (s *signals) stop() {
-	s.stopAsync()
-	<-s.done
+	return s.done
 }
 
 // attachIO connects proc's terminal and pidfd to the caller. A process with

@@ -10,13 +10,13 @@ import (
 
 // TestSignalsCaughtOnceReady checks that the background catching is in
 // place once wait returns: a signal whose default action ends the process
-// is caught, not fatal. Stopping twice, in both ways, is harmless.
+// is caught, not fatal. Stopping twice is harmless.
 func TestSignalsCaughtOnceReady(t *testing.T) {
 	s, err := catchSignals()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.stop)
+	t.Cleanup(func() { <-s.stop() })
 	s.wait()
 	if err := unix.Kill(os.Getpid(), unix.SIGUSR2); err != nil {
 		t.Fatal(err)
@@ -30,7 +30,13 @@ func TestSignalsCaughtOnceReady(t *testing.T) {
 			t.Fatal("SIGUSR2 not delivered to the channel")
 		}
 	}
-	s.stopAsync()
-	s.stop()
-	s.stop()
+	done := s.stop()
+	if again := s.stop(); again != done {
+		t.Error("a second stop returned another channel")
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the catching did not stop")
+	}
 }

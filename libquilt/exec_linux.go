@@ -70,7 +70,8 @@ func (r *Runtime) ProcessSpec(id string) (*specs.Process, error) {
 }
 
 // Exec runs a new process in a created or running container. In the
-// foreground it forwards signals to the process and returns its exit status.
+// foreground it forwards signals to the process and returns its exit status;
+// as Run, it stops catching them in the background as it returns.
 func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 	if opts.Process == nil {
 		return -1, errors.New("exec: no process given")

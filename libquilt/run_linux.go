@@ -23,7 +23,9 @@ type RunOptions struct {
 // Run creates and starts a container. Detached, it returns 0 once the
 // process runs. In the foreground it forwards the signals it receives to
 // the container's init, waits for it, removes the container unless Keep, and
-// returns the exit status (128+n for a process killed by signal n).
+// returns the exit status (128+n for a process killed by signal n). It
+// catches every signal from its start and stops catching them in the
+// background as it returns: it is meant for a process that exits then.
 func (r *Runtime) Run(opts RunOptions) (int, error) {
 	var sigs *signals
 	if !opts.Detach {
@@ -83,7 +85,7 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 	}
 	status := forward(sigs.c, pid, tty)
 	// The container is gone: nothing is left to forward signals to.
-	sigs.stopAsync()
+	sigs.stop()
 	if !opts.Keep {
 		if err := r.locked(opts.ID, c.lc.Destroy); err != nil {
 			return status, fmt.Errorf("remove container %s: %w", opts.ID, err)
