@@ -9,7 +9,17 @@ VERSION   := $(shell cat VERSION)
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 TAGS      ?= seccomp
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# bin/quilt is linked statically, as runc's release binaries are: every
+# container start runs it twice (the command, then the container's init),
+# and each time a static binary spares the dynamic loader's work. netgo and
+# osusergo keep glibc's NSS, which a static glibc cannot load, out of it.
+# STATIC= links it dynamically.
+STATIC    ?= 1
+ifeq ($(STATIC),1)
+GOFLAGS_B := -trimpath -tags "$(TAGS) netgo osusergo" -ldflags "$(LDFLAGS) -extldflags -static"
+else
 GOFLAGS_B := -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
+endif
 BIN       := bin
 # bin/quilt's encoding/json is implemented on encoding/json/v2, with v1's
 # behaviour: it makes a type's codec when it first meets the type, where v1
