@@ -9,8 +9,25 @@ VERSION   := $(shell cat VERSION)
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 TAGS      ?= seccomp
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# bin/quilt is linked statically, as runc's release binaries are: every
+# container start runs it twice (the command, then the container's init),
+# and each time a static binary spares the dynamic loader's work. netgo and
+# osusergo keep glibc's NSS, which a static glibc cannot load, out of it.
+# STATIC= links it dynamically.
+STATIC    ?= 1
+ifeq ($(STATIC),1)
+GOFLAGS_B := -trimpath -tags "$(TAGS) netgo osusergo" -ldflags "$(LDFLAGS) -extldflags -static"
+else
 GOFLAGS_B := -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
+endif
 BIN       := bin
+# bin/quilt's encoding/json is implemented on encoding/json/v2, with v1's
+# behaviour: it makes a type's codec when it first meets the type, where v1
+# makes them for a struct's whole type tree (all of libcontainer's
+# configuration) on first use. Every quilt command and every container's
+# init decodes or encodes that configuration once. QUILT_GOEXPERIMENT=
+# builds it with plain v1.
+QUILT_GOEXPERIMENT ?= jsonv2
 
 .DEFAULT_GOAL := build
 
@@ -20,7 +37,7 @@ help: ## show this help
 
 .PHONY: build
 build: ## build bin/quilt, bin/quiltd, bin/quiltctl and the static helpers quilt-sh, quilt-init, quilt-unpack
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/quilt ./cmd/quilt
+	CGO_ENABLED=1 GOEXPERIMENT=$(QUILT_GOEXPERIMENT) $(GO) build $(GOFLAGS_B) -o $(BIN)/quilt ./cmd/quilt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-sh ./cmd/quilt-sh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-init ./cmd/quilt-init
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/quilt-unpack ./cmd/quilt-unpack

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +16,8 @@ import (
 var hookKinds = []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}
 
 // withHooks gives the config one hook of each kind. Each appends its kind
-// to <dir>/order and saves its stdin to <dir>/<kind>.json. dir is also
+// to <dir>/order, saves its stdin to <dir>/<kind>.json and its GOMAXPROCS
+// (or "unset") to <dir>/<kind>.gomaxprocs. dir is also
 // bind-mounted at /hooks, where startContainer (which runs in the
 // container, after pivot_root) finds it; createContainer runs in the
 // container's mount namespace before pivot_root, so it sees the host path.
@@ -23,7 +25,7 @@ var hookKinds = []string{"prestart", "createRuntime", "createContainer", "startC
 func withHooks(dir, fail string) func(*specs.Spec) {
 	return func(s *specs.Spec) {
 		hook := func(kind, d string) []specs.Hook {
-			script := fmt.Sprintf("cat > %s/%s.json; echo %s >> %s/order", d, kind, kind, d)
+			script := fmt.Sprintf("cat > %s/%s.json; echo ${GOMAXPROCS-unset} > %s/%s.gomaxprocs; echo %s >> %s/order", d, kind, d, kind, kind, d)
 			if kind == fail {
 				script += "; exit 1"
 			}
@@ -125,6 +127,17 @@ func TestHooks(t *testing.T) {
 			// runc gives the hooks that run in the container its pid there.
 			if s.Pid != pid && s.Pid != 1 {
 				t.Errorf("%s hook got pid %d, want %d (or 1)", kind, s.Pid, pid)
+			}
+		}
+		// The hooks that run beside the runtime get its environment, not
+		// what it may set for the container's init process.
+		if kind != "createContainer" && kind != "startContainer" {
+			want, ok := os.LookupEnv("GOMAXPROCS")
+			if !ok {
+				want = "unset"
+			}
+			if got := strings.TrimSpace(readFile(filepath.Join(dir, kind+".gomaxprocs"))); got != want {
+				t.Errorf("%s hook got GOMAXPROCS %q, want %q", kind, got, want)
 			}
 		}
 	}

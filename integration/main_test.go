@@ -74,7 +74,7 @@ func setup(dir string) error {
 	runtimeBin = os.Getenv("QUILT_TEST_RUNTIME")
 	if runtimeBin == "" {
 		runtimeBin = filepath.Join(dir, "quilt")
-		if err := testbuild.Build(root, goBin, nil, "-tags", "seccomp", "-o", runtimeBin, "./cmd/quilt"); err != nil {
+		if err := testbuild.Build(root, goBin, testbuild.QuiltEnv(), append(testbuild.QuiltFlags(), "-o", runtimeBin, "./cmd/quilt")...); err != nil {
 			return fmt.Errorf("build quilt: %w", err)
 		}
 		// quilt finds quilt-sh next to itself when it is not installed.

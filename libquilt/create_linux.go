@@ -69,6 +69,8 @@ type prepared struct {
 	closers      []io.Closer
 	// tty is the caller's terminal wired to a foreground container.
 	tty *hostTTY
+	// oneProcInit is Options.OneProcInit.
+	oneProcInit bool
 }
 
 // Create creates a container and leaves its init process waiting for Start.
@@ -117,7 +119,7 @@ func (r *Runtime) prepare(opts *CreateOptions, detached bool) (_ *prepared, retE
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{lock: lock, spec: s}
+	p := &prepared{lock: lock, spec: s, oneProcInit: r.oneProcInit}
 	defer func() {
 		if retErr != nil {
 			p.closeAll()
@@ -206,6 +208,10 @@ func (r *Runtime) convert(opts *CreateOptions, s *specs.Spec, bundle string, m *
 		h := *s.Hooks
 		m.Poststart, m.Poststop = h.Poststart, h.Poststop
 		h.Poststart, h.Poststop = nil, nil
+		if r.oneProcInit {
+			// They run in this process while the init process starts.
+			h.Prestart, h.CreateRuntime = withOwnEnv(h.Prestart), withOwnEnv(h.CreateRuntime)
+		}
 		cp.Hooks = &h
 	}
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
@@ -319,7 +325,7 @@ func exists(path string) bool {
 // start starts the init process, which then waits for Exec, and applies
 // what libcontainer leaves out.
 func (p *prepared) start() error {
-	if err := p.lc.Start(p.proc); err != nil {
+	if err := withInitGOMAXPROCS(p.oneProcInit, func() error { return p.lc.Start(p.proc) }); err != nil {
 		return err
 	}
 	if err := p.applyAddressLimit(); err != nil {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -72,7 +70,8 @@ func (r *Runtime) ProcessSpec(id string) (*specs.Process, error) {
 }
 
 // Exec runs a new process in a created or running container. In the
-// foreground it forwards signals to the process and returns its exit status.
+// foreground it forwards signals to the process and returns its exit status;
+// as Run, it stops catching them in the background as it returns.
 func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 	if opts.Process == nil {
 		return -1, errors.New("exec: no process given")
@@ -98,12 +97,12 @@ func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 		return -1, &StateError{ID: opts.ID, Op: "exec in", Status: status, Want: "resume it first, or use --ignore-paused"}
 	}
 
-	var sigc chan os.Signal
+	var sigs *signals
 	if !opts.Detach {
-		if sigc, err = catchSignals(); err != nil {
+		if sigs, err = catchSignals(); err != nil {
 			return -1, err
 		}
-		defer signal.Stop(sigc)
+		defer sigs.stop()
 	}
 	proc, err := newProcess(opts.Process, opts.LogLevel)
 	if err != nil {
@@ -130,7 +129,10 @@ func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 			tty.close()
 		}
 	}()
-	if err := c.lc.Run(proc); err != nil {
+	if sigs != nil {
+		sigs.wait()
+	}
+	if err := withInitGOMAXPROCS(r.oneProcInit, func() error { return c.lc.Run(proc) }); err != nil {
 		err = diagnoseExec(err, c.lc.Config().Rootfs, opts.Process.Args[0], opts.Process.Env)
 		return -1, execError(opts.ID, opts.Process.Args[0], err)
 	}
@@ -151,7 +153,7 @@ func (r *Runtime) Exec(opts ExecOptions) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", opts.ID, err)
 	}
-	return forward(sigc, pid, tty), nil
+	return forward(sigs.c, pid, tty), nil
 }
 
 // execError turns libcontainer's report of a failed execve into an

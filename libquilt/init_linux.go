@@ -6,6 +6,7 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	// nsenter's constructor joins namespaces in the init process before
 	// the Go runtime starts.
@@ -28,6 +29,38 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == InitArg }
 func Init() {
 	debug.SetGCPercent(-1)
 	libcontainer.Init()
+}
+
+// withInitGOMAXPROCS runs start, which starts a container's init process,
+// with GOMAXPROCS=1 in this process's environment when oneProc is set and
+// the variable is not (see Options.OneProcInit).
+func withInitGOMAXPROCS(oneProc bool, start func() error) error {
+	if !oneProc {
+		return start()
+	}
+	if _, set := os.LookupEnv(gomaxprocs); set {
+		return start()
+	}
+	if err := os.Setenv(gomaxprocs, "1"); err != nil {
+		return start()
+	}
+	defer os.Unsetenv(gomaxprocs)
+	return start()
+}
+
+const gomaxprocs = "GOMAXPROCS"
+
+// withOwnEnv returns hooks, with this process's environment given to each
+// hook that would inherit it, so that it does not see GOMAXPROCS set by
+// withInitGOMAXPROCS.
+func withOwnEnv(hooks []specs.Hook) []specs.Hook {
+	out := append([]specs.Hook(nil), hooks...)
+	for i := range out {
+		if out[i].Env == nil {
+			out[i].Env = os.Environ()
+		}
+	}
+	return out
 }
 
 // SeccompVersion returns the version of the linked libseccomp, or zeros

@@ -22,8 +22,9 @@ func TestLockSerializes(t *testing.T) {
 			close(got)
 			return
 		}
-		close(got)
+		// Unlock before telling: the test then checks that the file is gone.
 		l2.unlock(true)
+		close(got)
 	}()
 	select {
 	case <-got:

@@ -3,7 +3,6 @@ package libquilt
 import (
 	"fmt"
 	"os"
-	"os/signal"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,15 +23,17 @@ type RunOptions struct {
 // Run creates and starts a container. Detached, it returns 0 once the
 // process runs. In the foreground it forwards the signals it receives to
 // the container's init, waits for it, removes the container unless Keep, and
-// returns the exit status (128+n for a process killed by signal n).
+// returns the exit status (128+n for a process killed by signal n). It
+// catches every signal from its start and stops catching them in the
+// background as it returns: it is meant for a process that exits then.
 func (r *Runtime) Run(opts RunOptions) (int, error) {
-	var sigc chan os.Signal
+	var sigs *signals
 	if !opts.Detach {
 		var err error
-		if sigc, err = catchSignals(); err != nil {
+		if sigs, err = catchSignals(); err != nil {
 			return -1, err
 		}
-		defer signal.Stop(sigc)
+		defer sigs.stop()
 	}
 	p, err := r.prepare(&opts.CreateOptions, opts.Detach)
 	if err != nil {
@@ -40,6 +41,9 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 	}
 	defer p.closeAll()
 	tty := p.tty
+	if sigs != nil {
+		sigs.wait()
+	}
 	if opts.Restore != nil {
 		if err := p.restore(opts.Restore); err != nil {
 			p.destroy()
@@ -79,7 +83,9 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 	if opts.Detach {
 		return 0, nil
 	}
-	status := forward(sigc, pid, tty)
+	status := forward(sigs.c, pid, tty)
+	// The container is gone: nothing is left to forward signals to.
+	sigs.stop()
 	if !opts.Keep {
 		if err := r.locked(opts.ID, c.lc.Destroy); err != nil {
 			return status, fmt.Errorf("remove container %s: %w", opts.ID, err)

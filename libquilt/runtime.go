@@ -12,9 +12,10 @@ const DefaultRoot = "/run/quilt"
 
 // Runtime manages the containers under one state root.
 type Runtime struct {
-	root    string
-	systemd bool
-	shell   string
+	root        string
+	systemd     bool
+	shell       string
+	oneProcInit bool
 }
 
 // Options configure a Runtime.
@@ -28,6 +29,16 @@ type Options struct {
 	// (a private copy of it). Empty: DefaultShellPath, else quilt-sh next
 	// to the running executable.
 	Shell string
+	// OneProcInit starts the Go runtime of each container's init process
+	// (libcontainer's re-execution of this binary) with one P, the number
+	// libcontainer's init switches to as soon as it runs: starting with
+	// more costs it an extra thread, a scheduler resize and a few hundred
+	// page faults. libcontainer hands the init this process's GOMAXPROCS,
+	// so when that is unset it is set to 1 in this process's environment
+	// while an init process starts. That suits a process that starts one
+	// container at a time, as the quilt command does; the hooks that run
+	// meanwhile get the environment from before.
+	OneProcInit bool
 }
 
 // ErrNoSystemd is returned by New when the systemd cgroup driver is asked
@@ -46,7 +57,7 @@ func New(opts Options) (*Runtime, error) {
 			return nil, ErrNoSystemd
 		}
 	}
-	return &Runtime{root: root, systemd: opts.SystemdCgroup, shell: opts.Shell}, nil
+	return &Runtime{root: root, systemd: opts.SystemdCgroup, shell: opts.Shell, oneProcInit: opts.OneProcInit}, nil
 }
 
 func (r *Runtime) ensureRoot() error {

@@ -46,6 +46,21 @@ func TestDetect(t *testing.T) {
 			plain(f)
 			f.link("/usr/sbin/tool", helloP+"/bin/hello")
 		}, nil, true},
+		{"store link among many applet links", func(f *fixture) {
+			plain(f)
+			for _, d := range []string{"/bin", "/sbin", "/usr/bin", "/usr/sbin"} {
+				for i := range 100 {
+					f.link(fmt.Sprintf("%s/applet%03d", d, i), "/bin/busybox")
+				}
+			}
+			f.link("/usr/bin/zz", helloP+"/bin/hello")
+		}, nil, true},
+		{"targets that only look like the store", func(f *fixture) {
+			plain(f)
+			f.link("/bin/store", "/nix/store")
+			f.link("/bin/storeish", "/nix/store-old/x")
+			f.link("/sbin/relative", "nix/store/x")
+		}, nil, false},
 		{"entrypoint interpreter", func(f *fixture) {
 			plain(f)
 			f.script("/app/run", bashM+"/bin/bash")

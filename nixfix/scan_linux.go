@@ -6,7 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -168,17 +169,27 @@ var detectDirs = []string{"/", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/etc"}
 // nixLinks is R-1 (b): a symlink among the entries of detectDirs points
 // into /nix/store. Like the walk, it lists real directories only (a
 // directory link such as /bin -> /nix/store/... is an entry of /) and reads
-// link targets with readlinkat.
+// link targets with readlinkat. A busybox-style rootfs that is not Nix-like
+// has a few hundred applet links there, one readlinkat each, which is most
+// of what a check of such a rootfs costs; the directories are read
+// concurrently, and all stop once one of them has a link into the store.
 func (s *scan) nixLinks() bool {
+	var found atomic.Bool
+	var wg sync.WaitGroup
 	for _, d := range detectDirs {
-		if s.dirHasNixLink(d) {
-			return true
-		}
+		wg.Go(func() {
+			if s.dirHasNixLink(d, &found) {
+				found.Store(true)
+			}
+		})
 	}
-	return false
+	wg.Wait()
+	return found.Load()
 }
 
-func (s *scan) dirHasNixLink(d string) bool {
+// dirHasNixLink reports whether the in-root directory d holds a symlink
+// into the store; it gives up early once found is set.
+func (s *scan) dirHasNixLink(d string, found *atomic.Bool) bool {
 	dfd, err := s.r.openDir(d)
 	if err != nil {
 		return false
@@ -197,14 +208,23 @@ func (s *scan) dirHasNixLink(d string) bool {
 	defer f.Close()
 	entries, _ := f.ReadDir(-1)
 	for _, e := range entries {
-		if e.Type()&fs.ModeSymlink == 0 {
-			continue
+		if found.Load() {
+			return false
 		}
-		if t, err := readlinkat(dfd, e.Name()); err == nil && strings.HasPrefix(t, StoreDir+"/") {
+		if e.Type()&fs.ModeSymlink != 0 && linksIntoStore(dfd, e.Name()) {
 			return true
 		}
 	}
 	return false
+}
+
+// linksIntoStore reports whether the symlink name in dirfd has a target
+// that starts with StoreDir+"/". It reads no more of the target than that.
+func linksIntoStore(dirfd int, name string) bool {
+	const prefix = StoreDir + "/"
+	var buf [len(prefix)]byte
+	n, err := unix.Readlinkat(dirfd, name, buf[:])
+	return err == nil && n == len(buf) && string(buf[:]) == prefix
 }
 
 // walk lists every directory entry of the rootfs with getdents and

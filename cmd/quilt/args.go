@@ -36,6 +36,8 @@ func newRuntime(cmd *cli.Command) (*libquilt.Runtime, error) {
 		Root:          cmd.String("root"),
 		SystemdCgroup: cmd.Bool("systemd-cgroup"),
 		Shell:         cmd.String("quilt-sh"),
+		// One container per command.
+		OneProcInit: true,
 	})
 }
 

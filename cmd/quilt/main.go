@@ -14,6 +14,9 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/quilt-runtime/quilt/libquilt"
+	// Turns the process into a container's init or a hook shim when it
+	// was re-executed as one, before this package initialises.
+	_ "github.com/quilt-runtime/quilt/libquilt/reexec"
 )
 
 // Set with -ldflags "-X main.version=... -X main.commit=...".
@@ -21,16 +24,6 @@ var (
 	version = "dev"
 	commit  = "unknown"
 )
-
-func init() {
-	switch {
-	case libquilt.IsInit():
-		// libcontainer re-executes this binary as the container's init.
-		libquilt.Init()
-	case libquilt.IsHookShim():
-		libquilt.RunHookShim()
-	}
-}
 
 func main() {
 	os.Exit(run(os.Args))

@@ -135,7 +135,7 @@ func setup(dir string) error {
 		}
 	} else {
 		suite.runtime = filepath.Join(dir, "quilt")
-		if err := testbuild.Build(root, goBin, nil, "-tags", "seccomp", "-o", suite.runtime, "./cmd/quilt"); err != nil {
+		if err := testbuild.Build(root, goBin, testbuild.QuiltEnv(), append(testbuild.QuiltFlags(), "-o", suite.runtime, "./cmd/quilt")...); err != nil {
 			return fmt.Errorf("build quilt: %w", err)
 		}
 	}

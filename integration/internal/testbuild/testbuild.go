@@ -41,6 +41,15 @@ func GoCommand() string {
 	return "/usr/local/go/bin/go"
 }
 
+// QuiltEnv is the environment in which the Makefile builds bin/quilt.
+func QuiltEnv() []string { return []string{"GOEXPERIMENT=jsonv2"} }
+
+// QuiltFlags are the go build flags of bin/quilt in the Makefile: seccomp,
+// and linked statically.
+func QuiltFlags() []string {
+	return []string{"-tags", "seccomp netgo osusergo", "-ldflags", "-extldflags -static"}
+}
+
 // Build runs `go build args...` in dir with env added to the environment.
 func Build(dir, goBin string, env []string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
