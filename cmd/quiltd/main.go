@@ -12,6 +12,10 @@ import (
 
 	"github.com/quilt-runtime/quilt/daemon"
 	"github.com/quilt-runtime/quilt/libquilt"
+	// libcontainer re-executes this binary as each container's init: it
+	// becomes that before the daemon's packages (gRPC among them)
+	// initialise.
+	_ "github.com/quilt-runtime/quilt/libquilt/reexec"
 )
 
 // Set with -ldflags "-X main.version=... -X main.commit=...".
@@ -19,13 +23,6 @@ var (
 	version = "dev"
 	commit  = "unknown"
 )
-
-func init() {
-	// libcontainer re-executes this binary as each container's init.
-	if libquilt.IsInit() {
-		libquilt.Init()
-	}
-}
 
 func main() {
 	if err := newApp().Run(context.Background(), os.Args); err != nil {
