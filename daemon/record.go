@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/internal/atomicfile"
 )
 
 // The states of a daemon container. A container is created, then running,
@@ -97,7 +98,7 @@ func (c *ctr) save() error {
 	if err != nil {
 		return fmt.Errorf("container %s record: %w", c.rec.ID, err)
 	}
-	if err := writeFileAtomic(filepath.Join(c.dir, "container.json"), data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(c.dir, "container.json"), data, 0o600); err != nil {
 		return fmt.Errorf("container %s record: %w", c.rec.ID, err)
 	}
 	return nil
@@ -122,28 +123,4 @@ func loadCtr(dir string) (*ctr, error) {
 		c.setExited()
 	}
 	return c, nil
-}
-
-// writeFileAtomic writes data to path through a temp file in the same
-// directory, fsynced before the rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"golang.org/x/sys/unix"
+
+	"github.com/quilt-runtime/quilt/internal/atomicfile"
 )
 
 // endpointFile is an attached container's record, in its directory. It is
@@ -72,7 +74,7 @@ func (ep *Endpoint) save() error {
 	if err != nil {
 		return fmt.Errorf("container %s network record: %w", ep.ContainerID, err)
 	}
-	if err := writeFileAtomic(filepath.Join(ep.dir, endpointFile), data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(ep.dir, endpointFile), data, 0o600); err != nil {
 		return fmt.Errorf("container %s network record: %w", ep.ContainerID, err)
 	}
 	return nil

@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/quilt-runtime/quilt/internal/atomicfile"
 )
 
 // Network is a bridge network: the default one, from the daemon's
@@ -94,7 +96,7 @@ func saveNetwork(dir string, n *Network) error {
 	if err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, n.Name+".json"), data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, n.Name+".json"), data, 0o600); err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	return nil
@@ -125,28 +127,4 @@ func loadNetworks(dir string) (map[string]*Network, error) {
 		out[n.Name] = &n
 	}
 	return out, nil
-}
-
-// writeFileAtomic writes data to path through a temp file in the same
-// directory, fsynced before the rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
