@@ -103,7 +103,14 @@ func (d *Daemon) create(ctx context.Context, o CreateOptions) (_ *ctr, retErr er
 	if err != nil {
 		return nil, err
 	}
-	defer closeAll(files)
+	defer func() { closeAll(files) }()
+	filter, err := d.useCompiledSeccomp(s)
+	if err != nil {
+		return nil, err
+	}
+	if filter != nil {
+		files = append(files, filter) // initproto.SeccompFD
+	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, err

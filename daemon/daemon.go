@@ -33,6 +33,8 @@ type Daemon struct {
 	names  map[string]string
 	images *imageStore
 	net    *network.Manager
+	// seccomp holds the compiled seccomp profiles.
+	seccomp *seccompCache
 
 	// ctx ends when the daemon closes: the monitors stop then.
 	ctx    context.Context
@@ -87,10 +89,16 @@ func New(cfg Config, log *logrus.Entry) (*Daemon, error) {
 		cfg: cfg, rt: rt, initPath: initPath, lockFile: lock, log: log,
 		events: newBroker(), ctrs: map[string]*ctr{}, names: map[string]string{},
 		images: newImageStore(cfg.Root), net: nm, ctx: ctx, cancel: cancel,
+		seccomp: newSeccompCache(log),
 	}
 	if err := d.recover(); err != nil {
 		d.Close()
 		return nil, err
+	}
+	// Every container uses the default profile: compile it now rather
+	// than in the first create.
+	if profile, err := defaultSeccompProfile(); err == nil {
+		go d.seccomp.get(profile) // get logs its error
 	}
 	return d, nil
 }

@@ -187,13 +187,22 @@ func (d *Daemon) containerSpec(s *specs.Spec, id string, c *quiltv1.ContainerCon
 		s.Linux = &specs.Linux{}
 	}
 	s.Linux.CgroupsPath = "/" + path.Join(d.cfg.CgroupParent, id)
-	// Docker's default seccomp profile, for the capabilities above.
-	profile, err := seccomp.GetDefaultProfile(s)
+	profile, err := defaultSeccompProfile()
 	if err != nil {
-		return fmt.Errorf("seccomp profile: %w", err)
+		return err
 	}
 	s.Linux.Seccomp = profile
 	return setResources(s.Linux, c.Resources)
+}
+
+// defaultSeccompProfile is Docker's default seccomp profile for the
+// capabilities of defaultCapabilities.
+func defaultSeccompProfile() (*specs.LinuxSeccomp, error) {
+	profile, err := seccomp.GetDefaultProfile(&specs.Spec{Process: &specs.Process{Capabilities: defaultCapabilities()}})
+	if err != nil {
+		return nil, fmt.Errorf("seccomp profile: %w", err)
+	}
+	return profile, nil
 }
 
 // defaultCapabilities are the capabilities Docker gives a container by

@@ -1,8 +1,10 @@
 // Command quilt-init is the PID 1 of quiltd's containers:
 //
-//	quilt-init [--user UID:GID[:G1,G2...]] -- CMD [ARG...]
+//	quilt-init [--user UID:GID[:G1,G2...]] [--seccomp] -- CMD [ARG...]
 //
-// It runs CMD as the given user with stdin /dev/null, logs its stdout and
+// With --seccomp it first loads the seccomp filter on fd 6 into itself, so
+// that CMD and every process exec'd later run under it. It runs CMD as the
+// given user with stdin /dev/null, logs its stdout and
 // stderr to the log file on fd 3, reaps every child, forwards signals to
 // CMD, serves exec requests on the socket on fd 5 (if open) and, when CMD
 // exits, writes its exit status to fd 4 and exits with its code. The
@@ -24,7 +26,7 @@ import (
 	"github.com/quilt-runtime/quilt/daemon/initproto"
 )
 
-const usage = "usage: quilt-init [--user UID:GID[:G1,G2...]] -- CMD [ARG...]\n"
+const usage = "usage: quilt-init [--user UID:GID[:G1,G2...]] [--seccomp] -- CMD [ARG...]\n"
 
 // exitUsage is the exit code for a command line or an inherited fd that
 // quilt-init cannot work with (docker's code for a failed runtime).
@@ -35,7 +37,7 @@ func main() {
 }
 
 func run(args []string) int {
-	cred, cmd, err := parseArgs(args)
+	cred, cmd, withSeccomp, err := parseArgs(args)
 	if err != nil {
 		os.Stderr.WriteString("quilt-init: " + err.Error() + "\n" + usage)
 		return exitUsage
@@ -43,7 +45,7 @@ func run(args []string) int {
 	// No inherited fd may reach a child: fds 3, 4 and 5 are quilt-init's
 	// and anything else leaked from quiltd is nobody's.
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		for _, fd := range []int{initproto.LogFD, initproto.StatusFD, initproto.AgentFD} {
+		for _, fd := range []int{initproto.LogFD, initproto.StatusFD, initproto.AgentFD, initproto.SeccompFD} {
 			unix.CloseOnExec(fd)
 		}
 	}
@@ -57,12 +59,20 @@ func run(args []string) int {
 		os.Stderr.WriteString("quilt-init: " + err.Error() + "\n")
 		return exitUsage
 	}
+	var filter *os.File
+	if withSeccomp {
+		if filter, err = inherited(initproto.SeccompFD, "seccomp filter"); err != nil {
+			os.Stderr.WriteString("quilt-init: " + err.Error() + "\n")
+			return exitUsage
+		}
+	}
 	return initproto.Run(initproto.Options{
 		Args:       cmd,
 		Credential: cred,
 		Log:        log,
 		Status:     status,
 		Agent:      initproto.OpenAgent(initproto.AgentFD),
+		Seccomp:    filter,
 	})
 }
 
@@ -75,21 +85,27 @@ func inherited(fd int, what string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), what), nil
 }
 
-// parseArgs parses [--user UID:GID[:G1,G2...]] -- CMD [ARG...].
-func parseArgs(args []string) (*syscall.Credential, []string, error) {
+// parseArgs parses [--user UID:GID[:G1,G2...]] [--seccomp] -- CMD [ARG...]:
+// the user, the command and whether to load the seccomp filter on
+// SeccompFD.
+func parseArgs(args []string) (*syscall.Credential, []string, bool, error) {
 	var cred *syscall.Credential
+	withSeccomp := false
 	for len(args) > 0 {
 		a := args[0]
 		switch {
 		case a == "--":
 			args = args[1:]
 			if len(args) == 0 {
-				return nil, nil, errors.New("no command after --")
+				return nil, nil, false, errors.New("no command after --")
 			}
-			return cred, args, nil
+			return cred, args, withSeccomp, nil
+		case a == "--seccomp" || a == "-seccomp":
+			withSeccomp = true
+			args = args[1:]
 		case a == "--user" || a == "-user":
 			if len(args) < 2 {
-				return nil, nil, errors.New("--user needs UID:GID")
+				return nil, nil, false, errors.New("--user needs UID:GID")
 			}
 			args = args[1:]
 			a = "--user=" + args[0]
@@ -97,19 +113,19 @@ func parseArgs(args []string) (*syscall.Credential, []string, error) {
 		case strings.HasPrefix(a, "--user="):
 			c, err := parseUser(strings.TrimPrefix(a, "--user="))
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
 			cred = c
 			args = args[1:]
 		case a == "-h" || a == "--help":
-			return nil, nil, errors.New("help requested")
+			return nil, nil, false, errors.New("help requested")
 		case strings.HasPrefix(a, "-"):
-			return nil, nil, errors.New("unknown option " + strconv.Quote(a))
+			return nil, nil, false, errors.New("unknown option " + strconv.Quote(a))
 		default:
-			return cred, args, nil
+			return cred, args, withSeccomp, nil
 		}
 	}
-	return nil, nil, errors.New("no command")
+	return nil, nil, false, errors.New("no command")
 }
 
 // parseUser parses UID:GID[:G1,G2...], all numeric.

@@ -57,8 +57,10 @@ func TestParseArgs(t *testing.T) {
 		args     []string
 		wantCred *syscall.Credential
 		wantCmd  []string
+		seccomp  bool
 		wantErr  string
 	}{
+		{args: []string{"--seccomp", "--user", "1:2", "--", "id"}, wantCred: &syscall.Credential{Uid: 1, Gid: 2, Groups: []uint32{}}, wantCmd: []string{"id"}, seccomp: true},
 		{args: []string{"--", "sh", "-c", "x"}, wantCmd: []string{"sh", "-c", "x"}},
 		{args: []string{"sleep", "1"}, wantCmd: []string{"sleep", "1"}},
 		{args: []string{"--user", "1000:100", "--", "id"}, wantCred: &syscall.Credential{Uid: 1000, Gid: 100, Groups: []uint32{}}, wantCmd: []string{"id"}},
@@ -75,15 +77,15 @@ func TestParseArgs(t *testing.T) {
 		{args: []string{"--verbose", "--", "id"}, wantErr: `unknown option "--verbose"`},
 	}
 	for _, tc := range cases {
-		cred, cmd, err := parseArgs(tc.args)
+		cred, cmd, withSeccomp, err := parseArgs(tc.args)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("parseArgs(%q): err %v, want %q", tc.args, err, tc.wantErr)
 			}
 			continue
 		}
-		if err != nil || !reflect.DeepEqual(cred, tc.wantCred) || !reflect.DeepEqual(cmd, tc.wantCmd) {
-			t.Errorf("parseArgs(%q) = %+v, %q, %v; want %+v, %q", tc.args, cred, cmd, err, tc.wantCred, tc.wantCmd)
+		if err != nil || !reflect.DeepEqual(cred, tc.wantCred) || !reflect.DeepEqual(cmd, tc.wantCmd) || withSeccomp != tc.seccomp {
+			t.Errorf("parseArgs(%q) = %+v, %q, %v, %v; want %+v, %q, %v", tc.args, cred, cmd, withSeccomp, err, tc.wantCred, tc.wantCmd, tc.seccomp)
 		}
 	}
 }

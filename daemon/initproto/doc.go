@@ -24,6 +24,10 @@ const (
 	StatusFD = 4
 	// AgentFD is a listening unix socket for exec requests; it may be absent.
 	AgentFD = 5
+	// SeccompFD holds the container's seccomp filter (EncodeSeccomp) when
+	// quilt-init is started with --seccomp: quilt-init loads it before it
+	// starts anything.
+	SeccompFD = 6
 )
 
 // InitPath is where quilt-init is bind-mounted, read-only, in a container.

@@ -29,6 +29,10 @@ type Options struct {
 	// Agent is the exec agent's listening socket as OpenAgent returns
 	// it; nil serves no exec requests.
 	Agent *os.File
+	// Seccomp, when not nil, holds the seccomp filter (SeccompFD) that
+	// Run loads before it starts the command; when it cannot, the
+	// command never runs.
+	Seccomp *os.File
 }
 
 // Run is quilt-init: it starts the command with stdin /dev/null and its
@@ -50,6 +54,12 @@ func Run(opts Options) int {
 	}
 	r := newReaper()
 	stderr := NewLogWriter(opts.Log, Stderr)
+	if opts.Seccomp != nil {
+		if err := LoadSeccomp(opts.Seccomp); err != nil {
+			stderr.WriteLine("quilt-init: " + err.Error())
+			return finish(&opts, ExitStatus{ExitCode: 126, Finished: time.Now()}, stderr)
+		}
+	}
 
 	cmd, pumps, err := startCommand(r, &opts)
 	if err != nil {

@@ -386,6 +386,14 @@ func TestSecurityDefaults(t *testing.T) {
 			t.Errorf("missing %q in:\n%s%s", want, r.stdout, r.stderr)
 		}
 	}
+	// quiltd compiled the profile once and quilt-init loaded it (the
+	// filter is the one libcontainer would load: unshare is denied
+	// above); a process exec'd later runs under it too.
+	c := d.runDetached(t, sh(`sleep 60`))
+	if out, _ := d.exec(t, c.Id, "sh", "-c", `tr '\0' ' ' </proc/1/cmdline; grep -E '^Seccomp:' /proc/self/status; unshare -U true 2>/dev/null && echo unshare allowed || echo unshare denied`); !strings.Contains(out, "/dev/.quilt-init --seccomp ") ||
+		!strings.Contains(out, "Seccomp:\t2") || !strings.Contains(out, "unshare denied") {
+		t.Errorf("exec in container %s:\n%s", c.Id, out)
+	}
 	// A non-root command has no effective capabilities.
 	cfg := sh(`grep -E '^CapEff:' /proc/self/status`)
 	cfg.User = "user"

@@ -1,7 +1,7 @@
 // Package reexec is imported for its side effect by a command that uses
 // libquilt: when libcontainer or libquilt re-executed the binary as a
-// container's init or as a hook shim, its init function turns the process
-// into that and never returns.
+// container's init, as a hook shim or as the seccomp compiler, its init
+// function turns the process into that and never returns.
 //
 // It does so before package main initialises its variables, and before any
 // package that libquilt does not need (the command line library and its
@@ -17,5 +17,7 @@ func init() {
 		libquilt.Init()
 	case libquilt.IsHookShim():
 		libquilt.RunHookShim()
+	case libquilt.IsSeccompCompiler():
+		libquilt.RunSeccompCompiler()
 	}
 }
