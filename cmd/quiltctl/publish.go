@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
 )
@@ -57,12 +58,15 @@ func parsePublish(spec string) (*quiltv1.PortMapping, error) {
 	return &quiltv1.PortMapping{HostIp: hostIP, HostPort: hp, ContainerPort: cp, Protocol: proto}, nil
 }
 
-// networkNameRE is quiltd's rule for network names.
-var networkNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+// networkNameRE is quiltd's rule for network names, compiled when first
+// needed: every quiltctl command would pay for it at start.
+var networkNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+})
 
 // checkNetwork checks a --network value: a mode or a network's name.
 func checkNetwork(name string) error {
-	if name == "" || networkNameRE.MatchString(name) {
+	if name == "" || networkNameRE().MatchString(name) {
 		return nil
 	}
 	return fmt.Errorf("%q: %w", name, errInvalidNetwork)
