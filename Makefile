@@ -9,24 +9,26 @@ VERSION   := $(shell cat VERSION)
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 TAGS      ?= seccomp
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-# bin/quilt is linked statically, as runc's release binaries are: every
-# container start runs it twice (the command, then the container's init),
-# and each time a static binary spares the dynamic loader's work. netgo and
-# osusergo keep glibc's NSS, which a static glibc cannot load, out of it.
-# STATIC= links it dynamically.
+# bin/quilt and bin/quiltd are linked statically, as runc's release
+# binaries are: every container start runs the binary as the container's
+# init (and quilt as the command too), and each time a static binary spares
+# the dynamic loader's work. netgo and osusergo keep glibc's NSS, which a
+# static glibc cannot load, out of it. STATIC= links them dynamically.
 STATIC    ?= 1
 ifeq ($(STATIC),1)
 GOFLAGS_B := -trimpath -tags "$(TAGS) netgo osusergo" -ldflags "$(LDFLAGS) -extldflags -static"
+GOFLAGS_D := -trimpath -tags "$(TAGS) grpcnotrace netgo osusergo" -ldflags "$(LDFLAGS) -extldflags -static"
 else
 GOFLAGS_B := -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
+GOFLAGS_D := -trimpath -tags "$(TAGS) grpcnotrace" -ldflags "$(LDFLAGS)"
 endif
 BIN       := bin
-# bin/quilt's encoding/json is implemented on encoding/json/v2, with v1's
-# behaviour: it makes a type's codec when it first meets the type, where v1
-# makes them for a struct's whole type tree (all of libcontainer's
-# configuration) on first use. Every quilt command and every container's
-# init decodes or encodes that configuration once. QUILT_GOEXPERIMENT=
-# builds it with plain v1.
+# bin/quilt's and bin/quiltd's encoding/json is implemented on
+# encoding/json/v2, with v1's behaviour: it makes a type's codec when it
+# first meets the type, where v1 makes them for a struct's whole type tree
+# (all of libcontainer's configuration) on first use. Every quilt command
+# and every container's init decodes or encodes that configuration once.
+# QUILT_GOEXPERIMENT= builds them with plain v1.
 QUILT_GOEXPERIMENT ?= jsonv2
 
 .DEFAULT_GOAL := build
@@ -42,7 +44,7 @@ build: ## build bin/quilt, bin/quiltd, bin/quiltctl and the static helpers quilt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/quilt-init ./cmd/quilt-init
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/quilt-unpack ./cmd/quilt-unpack
 	CGO_ENABLED=0 $(GO) build -trimpath -tags grpcnotrace -ldflags "$(LDFLAGS)" -o $(BIN)/quiltctl ./cmd/quiltctl
-	CGO_ENABLED=1 $(GO) build -trimpath -tags "$(TAGS) grpcnotrace" -ldflags "$(LDFLAGS)" -o $(BIN)/quiltd ./cmd/quiltd
+	CGO_ENABLED=1 GOEXPERIMENT=$(QUILT_GOEXPERIMENT) $(GO) build $(GOFLAGS_D) -o $(BIN)/quiltd ./cmd/quiltd
 
 .PHONY: install
 install: build ## install quilt, quiltd and quiltctl into $(BINDIR), the helpers into $(LIBEXEC), man pages if built

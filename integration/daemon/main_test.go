@@ -59,7 +59,7 @@ func setup(dir string) error {
 		env  []string
 		args []string
 	}{
-		{nil, []string{"-tags", "seccomp", "-o", filepath.Join(dir, "quiltd"), "./cmd/quiltd"}},
+		{testbuild.QuiltEnv(), []string{"-tags", "seccomp", "-o", filepath.Join(dir, "quiltd"), "./cmd/quiltd"}},
 		{static, []string{"-o", filepath.Join(dir, "quiltctl"), "./cmd/quiltctl"}},
 		{static, []string{"-o", filepath.Join(dir, "quilt-init"), "./cmd/quilt-init"}},
 		{static, []string{"-o", filepath.Join(dir, "quilt-sh"), "./cmd/quilt-sh"}},

@@ -41,7 +41,8 @@ func GoCommand() string {
 	return "/usr/local/go/bin/go"
 }
 
-// QuiltEnv is the environment in which the Makefile builds bin/quilt.
+// QuiltEnv is the environment in which the Makefile builds bin/quilt and
+// bin/quiltd.
 func QuiltEnv() []string { return []string{"GOEXPERIMENT=jsonv2"} }
 
 // QuiltFlags are the go build flags of bin/quilt in the Makefile: seccomp,
