@@ -164,8 +164,13 @@ func (d *Daemon) finish(c *ctr, ws *unix.WaitStatus) {
 	}
 	d.detachNetwork(c)
 	os.Remove(socket)
-	if err := c.save(); err != nil {
-		log.WithError(err).Error("saving the container's exit status")
+	// A container removed on exit needs no record of it: the removal
+	// below waits for c.mu. Should quiltd die before that, the next one
+	// finds the container gone and comes here again.
+	if !c.config.AutoRemove {
+		if err := c.save(); err != nil {
+			log.WithError(err).Error("saving the container's exit status")
+		}
 	}
 	if c.rec.OOM {
 		d.events.publish(c.event("oom"))

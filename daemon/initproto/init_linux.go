@@ -44,9 +44,18 @@ type Options struct {
 // (at most about a second), writes the exit status to opts.Status and
 // returns the exit code for quilt-init to exit with.
 func Run(opts Options) int {
-	// Catch every signal before the first child can exist.
+	// Catch every signal. The Go runtime enables them one at a time,
+	// each a round trip to its signal-mask thread (about 3 ms for all of
+	// them here), so that goes on while the command starts; signals that
+	// come meanwhile are ignored, as they are before quilt-init runs at
+	// all: PID 1 gets no signal it has no handler for. A SIGCHLD missed
+	// meanwhile is made up for by one reap once all are caught.
 	signals := make(chan os.Signal, 64)
-	signal.Notify(signals)
+	caught := make(chan struct{})
+	go func() {
+		signal.Notify(signals)
+		close(caught)
+	}()
 	if os.Getpid() != 1 {
 		// Orphans are reparented to PID 1 in a container; elsewhere
 		// (tests) they come to us only as a subreaper.
@@ -57,18 +66,20 @@ func Run(opts Options) int {
 	if opts.Seccomp != nil {
 		if err := LoadSeccomp(opts.Seccomp); err != nil {
 			stderr.WriteLine("quilt-init: " + err.Error())
-			return finish(&opts, ExitStatus{ExitCode: 126, Finished: time.Now()}, stderr)
+			return finish(&opts, ExitStatus{ExitCode: 126, Finished: time.Now().UTC()}, stderr)
 		}
 	}
 
 	cmd, pumps, err := startCommand(r, &opts)
+	<-caught
+	r.reap()
 	if err != nil {
 		code := 126
 		if errors.Is(err, ErrNotFound) {
 			code = 127
 		}
 		stderr.WriteLine("quilt-init: " + err.Error())
-		return finish(&opts, ExitStatus{ExitCode: code, Finished: time.Now()}, stderr)
+		return finish(&opts, ExitStatus{ExitCode: code, Finished: time.Now().UTC()}, stderr)
 	}
 	if opts.Agent != nil {
 		go func() {
@@ -94,7 +105,7 @@ wait:
 			break wait
 		}
 	}
-	st := statusFromWait(cmd.pid, cmd.status, time.Now())
+	st := statusFromWait(cmd.pid, cmd.status, time.Now().UTC()) // UTC: no time zone to load
 	pumps.drain(time.Now().Add(drainTimeout))
 	return finish(&opts, st, stderr)
 }

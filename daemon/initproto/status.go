@@ -2,7 +2,6 @@ package initproto
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -69,13 +68,13 @@ func (s *ExitStatus) appendJSON(b []byte) []byte {
 	return append(b, `"}`...)
 }
 
-// writeExitStatus writes s to f in one write and syncs it to disk.
+// writeExitStatus writes s to f in one write. It does not sync it: the
+// page cache keeps it for quiltd, restarted or not, and a crash of the
+// host, the only thing a sync guards against, takes the container with it.
+// quiltd learns of the exit only once quilt-init has exited, after this.
 func writeExitStatus(f *os.File, s ExitStatus) error {
 	if _, err := f.Write(s.appendJSON(make([]byte, 0, 128))); err != nil {
 		return wrap(err, "write exit status")
-	}
-	if err := f.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
-		return wrap(err, "sync exit status")
 	}
 	return nil
 }
