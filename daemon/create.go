@@ -85,7 +85,7 @@ func (d *Daemon) create(ctx context.Context, o CreateOptions) (_ *ctr, retErr er
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("container directory: %w", err)
 	}
-	res, err := image.BundleFromStored(ctx, d.cfg.Root, img, image.BundleOptions{Bundle: c.bundlePath()})
+	res, err := image.BundleFromStored(ctx, d.cfg.Root, img, image.BundleOptions{Bundle: c.bundlePath(), Volatile: true})
 	if err != nil {
 		return nil, fmt.Errorf("container %s bundle: %w", cfg.Name, err)
 	}

@@ -33,6 +33,9 @@ type record struct {
 	Lower []string `json:"lower,omitempty"`
 	Upper string   `json:"upper,omitempty"`
 	Work  string   `json:"work,omitempty"`
+	// Volatile mounts the overlay with overlayfs's volatile option
+	// (BundleOptions.Volatile).
+	Volatile bool `json:"volatile,omitempty"`
 }
 
 // bundle is a bundle directory being made.
@@ -169,9 +172,9 @@ func (b *bundle) extract(ctx context.Context, src *source, limit *layer.Limit) e
 
 // mount mounts the overlay of the layer directories lower (topmost first)
 // on the bundle's rootfs, with an upper and a work directory of its own.
-func (b *bundle) mount(image string, lower []string) error {
+func (b *bundle) mount(image string, lower []string, volatile bool) error {
 	rec := record{
-		Image: image, Lower: lower,
+		Image: image, Lower: lower, Volatile: volatile,
 		Upper: filepath.Join(b.state(), "upper"),
 		Work:  filepath.Join(b.state(), "work"),
 	}
@@ -243,6 +246,9 @@ func mountOverlay(target string, rec record) error {
 		}
 	}
 	data := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + rec.Upper + ",workdir=" + rec.Work
+	if rec.Volatile {
+		data += ",volatile"
+	}
 	if len(data) < unix.Getpagesize()-1 {
 		if err := unix.Mount("overlay", target, "overlay", 0, data); err != nil {
 			return fmt.Errorf("mount overlay on %s: %w", target, err)
@@ -264,6 +270,11 @@ func mountOverlay(target string, rec record) error {
 	}
 	if err := unix.FsconfigSetString(fd, "workdir", rec.Work); err != nil {
 		return fmt.Errorf("mount overlay on %s: workdir: %w", target, err)
+	}
+	if rec.Volatile {
+		if err := unix.FsconfigSetFlag(fd, "volatile"); err != nil {
+			return fmt.Errorf("mount overlay on %s: volatile: %w", target, err)
+		}
 	}
 	if err := unix.FsconfigCreate(fd); err != nil {
 		return fmt.Errorf("mount overlay on %s: %w", target, err)

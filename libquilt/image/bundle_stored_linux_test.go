@@ -79,6 +79,35 @@ func TestBundleFromStored(t *testing.T) {
 	if args := readConfig(t, b).Process.Args; !slices.Equal(args, []string{"id"}) {
 		t.Errorf("args with overrides = %q", args)
 	}
+	checkVolatile(t, root, s, filepath.Join(dir, "volatile"))
+}
+
+// checkVolatile makes a bundle with BundleOptions.Volatile, sees the
+// option on its overlay and removes it.
+func checkVolatile(t *testing.T, root string, s *Stored, b string) {
+	t.Helper()
+	t.Cleanup(func() { Remove(b) })
+	if _, err := BundleFromStored(context.Background(), root, s, BundleOptions{Bundle: b, Volatile: true}); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(b, "rootfs")
+	mounts, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(rootfs))
+	if err != nil || len(mounts) != 1 {
+		t.Fatalf("volatile bundle: %d mounts, %v", len(mounts), err)
+	}
+	// Newer kernels show the option as fsync=volatile.
+	if opts := strings.Split(mounts[0].VFSOptions, ","); !slices.Contains(opts, "volatile") && !slices.Contains(opts, "fsync=volatile") {
+		t.Fatalf("volatile bundle: overlay options ...%s", mounts[0].VFSOptions[max(0, len(mounts[0].VFSOptions)-200):])
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "written"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(b); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("volatile bundle left behind: %v", err)
+	}
 }
 
 // TestBundleFromStoredConcurrent makes 20 bundles of one image at once,
@@ -239,6 +268,9 @@ func TestStoredRemoveManyLayers(t *testing.T) {
 	if got := readFile(t, filepath.Join(b, "rootfs/f")); len(got) != 47 {
 		t.Errorf("f has %d bytes, want the top layer's 47", len(got))
 	}
+	// The layers do not fit in mount(2)'s options: fsconfig(2) sets
+	// volatile too.
+	checkVolatile(t, root, s, filepath.Join(dir, "v"))
 }
 
 // BenchmarkBundleFromStored makes bundles of a stored five-layer image.
