@@ -38,18 +38,22 @@ func (d *Daemon) start(c *ctr) error {
 		return errorf(ErrState, "container %s has exited: a container runs once; create a new one", c.rec.Name)
 	}
 	id := c.rec.ID
-	if err := d.rt.Start(id); err != nil {
-		return fmt.Errorf("start container %s: %w", c.rec.Name, err)
-	}
-	st, err := d.rt.State(id)
+	pid, err := d.rt.Start(id)
 	if err != nil {
 		return fmt.Errorf("start container %s: %w", c.rec.Name, err)
 	}
-	c.rec.State, c.rec.Pid, c.rec.Started = stateRunning, st.Pid, time.Now().UTC()
-	if err := c.save(); err != nil {
+	if pid <= 0 {
+		st, err := d.rt.State(id)
+		if err != nil {
+			return fmt.Errorf("start container %s: %w", c.rec.Name, err)
+		}
+		pid = st.Pid
+	}
+	c.rec.State, c.rec.Pid, c.rec.Started = stateRunning, pid, time.Now().UTC()
+	if err := c.saveUnsynced(); err != nil {
 		return err
 	}
-	d.watch(c, st.Pid, true)
+	d.watch(c, pid, true)
 	d.events.publish(c.event("start"))
 	return nil
 }

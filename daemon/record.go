@@ -88,17 +88,27 @@ func (c *ctr) setExited() {
 }
 
 // save writes the record: temp file, fsync, rename.
-func (c *ctr) save() error {
-	cfg, err := protojson.Marshal(c.config)
-	if err != nil {
-		return fmt.Errorf("container %s record: %w", c.rec.ID, err)
+func (c *ctr) save() error { return c.write(atomicfile.Write) }
+
+// saveUnsynced writes the record without the fsync, for a change that a
+// crash of the host makes moot (the container is gone then) and that a
+// restarted quiltd can tell from the container anyway, such as its start.
+func (c *ctr) saveUnsynced() error { return c.write(atomicfile.WriteUnsynced) }
+
+func (c *ctr) write(writeFile func(string, []byte, os.FileMode) error) error {
+	if c.rec.Config == nil {
+		// The configuration does not change once the container exists.
+		cfg, err := protojson.Marshal(c.config)
+		if err != nil {
+			return fmt.Errorf("container %s record: %w", c.rec.ID, err)
+		}
+		c.rec.Config = cfg
 	}
-	c.rec.Config = cfg
 	data, err := json.MarshalIndent(&c.rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("container %s record: %w", c.rec.ID, err)
 	}
-	if err := atomicfile.Write(filepath.Join(c.dir, "container.json"), data, 0o600); err != nil {
+	if err := writeFile(filepath.Join(c.dir, "container.json"), data, 0o600); err != nil {
 		return fmt.Errorf("container %s record: %w", c.rec.ID, err)
 	}
 	return nil

@@ -15,10 +15,11 @@ import (
 )
 
 // Start runs the user process of a created container, then its poststart
-// hooks with status "running".
-func (r *Runtime) Start(id string) error {
+// hooks with status "running". It returns the pid of the container's init
+// process, or 0 when libcontainer could not tell it.
+func (r *Runtime) Start(id string) (pid int, err error) {
 	var started *container
-	err := r.withLocked(id, func(c *container) error {
+	err = r.withLocked(id, func(c *container) error {
 		status, err := c.status()
 		if err != nil {
 			return err
@@ -29,23 +30,22 @@ func (r *Runtime) Start(id string) error {
 		if err := c.lc.Exec(); err != nil {
 			return fmt.Errorf("start container %s: %w", id, err)
 		}
+		if st, err := c.lc.State(); err == nil {
+			pid = st.InitProcessPid
+		}
 		started = c
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	started.poststart()
-	return nil
+	started.poststart(pid)
+	return pid, nil
 }
 
-func (c *container) poststart() {
+func (c *container) poststart(pid int) {
 	if len(c.meta.Poststart) == 0 {
 		return
-	}
-	pid := 0
-	if st, err := c.lc.State(); err == nil {
-		pid = st.InitProcessPid
 	}
 	waitExec(pid)
 	runWarnHooks("poststart", c.meta.Poststart, c.ociState(Running, pid))

@@ -79,7 +79,7 @@ func (r *Runtime) Run(opts RunOptions) (int, error) {
 		return -1, fmt.Errorf("run container %s: %w", opts.ID, err)
 	}
 	c := &container{id: opts.ID, lc: p.lc, meta: p.meta, dir: r.stateDir(opts.ID)}
-	c.poststart()
+	c.poststart(pid)
 	if opts.Detach {
 		return 0, nil
 	}

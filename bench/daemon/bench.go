@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,6 +40,10 @@ type bench struct {
 	absentDirs []string
 	res        results
 	seq        int // makes ctr container and exec ids unique
+	// floor is a static Go program that only exits, timed beside
+	// quiltctl's start: no Go client can start faster on this host.
+	floor      *tool
+	floorTimes []float64
 }
 
 // Containers the harness names.
@@ -68,6 +73,7 @@ func newBench(o options) (*bench, error) {
 	if err := b.setupQuilt(); err != nil {
 		return b, err
 	}
+	b.floor = buildFloor(dir, o.Timeout) // nil without a Go toolchain
 	if o.Ctr != "" {
 		if err := b.setupCtr(); err != nil {
 			return b, err
@@ -157,12 +163,38 @@ func (b *bench) runArgs(k int, name string, cmd ...string) []string {
 }
 
 // startPhase times each client's start alone: `--version`, which
-// contacts no daemon.
+// contacts no daemon; and, after quiltctl's, the Go floor.
 func (b *bench) startPhase(ctx context.Context) error {
 	return b.interleave(ctx, "client start", b.opts.Iterations, func(k int) (time.Duration, error) {
 		_, took, err := b.tools[k].do("--version")
+		if err == nil && k == quiltIdx && b.floor != nil {
+			if _, f, ferr := b.floor.do(); ferr == nil {
+				b.floorTimes = append(b.floorTimes, float64(f))
+			}
+		}
 		return took, err
 	})
+}
+
+// buildFloor builds a static Go program that exits at once, as a tool, or
+// returns nil when it cannot.
+func buildFloor(dir string, timeout time.Duration) *tool {
+	src := filepath.Join(dir, "floor.go")
+	bin := filepath.Join(dir, "go-floor")
+	if err := os.WriteFile(src, []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		return nil
+	}
+	cmd := exec.Command("go", "build", "-o", bin, src)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if err := cmd.Run(); err != nil {
+		return nil
+	}
+	t, err := newTool("go-floor", bin, dir, timeout)
+	if err != nil {
+		return nil
+	}
+	return t
 }
 
 // runPhase times a foreground run of /bin/true that removes its

@@ -125,6 +125,9 @@ type hostInfo struct {
 	Go        string `json:"go"`
 	LoadStart string `json:"loadStart"`
 	LoadEnd   string `json:"loadEnd"`
+	// GoFloor is the median time, in nanoseconds, of a static Go program
+	// that only exits (0: not measured).
+	GoFloor float64 `json:"goFloorNanos,omitempty"`
 }
 
 // readFirst returns the first n fields of a /proc or /sys file, or

@@ -80,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		err = b.run(ctx, stderr)
 	}
 	host.LoadEnd = readFirst("/proc/loadavg", 3)
+	if len(b.floorTimes) > 0 {
+		host.GoFloor = summarize(b.floorTimes).Median
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "bench: interrupted, cleaning up")
 	}

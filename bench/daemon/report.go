@@ -133,6 +133,9 @@ func writeTable(w io.Writer, rep report) error {
 	h := rep.Host
 	fmt.Fprintf(&b, "host:     linux %s, %d CPUs, cgroup %s, harness %s; load average %s at start, %s at end\n",
 		h.Kernel, h.CPUs, h.Cgroup, h.Go, h.LoadStart, h.LoadEnd)
+	if h.GoFloor > 0 {
+		fmt.Fprintf(&b, "floor:    a static Go program that only exits takes %s (median): no Go client starts faster here\n", fmtDur(h.GoFloor))
+	}
 	fmt.Fprintf(&b, "setup:    %d iterations after a warm-up, tools interleaved (the first rotates); memory of %d running containers per tool\n",
 		rep.Iterations, rep.Containers)
 	if rep.Interrupted {

@@ -11,6 +11,7 @@ var startCommand = &cli.Command{
 	Usage:     "run the process of a created container",
 	ArgsUsage: "<container-id>",
 	Action: withContainer(func(_ *cli.Command, rt *libquilt.Runtime, id string) error {
-		return rt.Start(id)
+		_, err := rt.Start(id)
+		return err
 	}),
 }

@@ -9,8 +9,12 @@ import (
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f.json")
-	for _, content := range []string{"first", "second, longer"} {
-		if err := Write(p, []byte(content), 0o640); err != nil {
+	for i, content := range []string{"first", "second, longer", "third, unsynced"} {
+		write := Write
+		if i == 2 {
+			write = WriteUnsynced
+		}
+		if err := write(p, []byte(content), 0o640); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(p)
