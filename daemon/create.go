@@ -247,17 +247,19 @@ func (d *Daemon) cleanupDir(id, dir string) {
 		log.WithError(err).Warn("deleting the container's runtime state")
 	}
 	d.releaseNetwork(id, dir)
+	if len(id) >= 16 {
+		_ = os.Remove(d.socketPath(id))
+	}
 	bundle := filepath.Join(dir, "bundle")
 	if _, err := os.Stat(bundle); err == nil {
-		if err := image.Remove(bundle); err != nil {
-			log.WithError(err).Warn("removing the container's bundle")
+		if err := image.Discard(bundle); err != nil {
+			// Never delete the rest through a rootfs still mounted.
+			log.WithError(err).Warn("removing the container's bundle; its directory stays")
+			return
 		}
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		log.WithError(err).Warn("removing the container's directory")
-	}
-	if len(id) >= 16 {
-		_ = os.Remove(d.socketPath(id))
 	}
 }
 

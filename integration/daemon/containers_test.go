@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -212,8 +213,13 @@ func TestParallel(t *testing.T) {
 				t.Fatalf("containers left: %v %v", list, err)
 			}
 			entries, _ := os.ReadDir(filepath.Join(d.root, "containers"))
-			if len(entries) != 0 {
-				t.Fatalf("container directories left: %d", len(entries))
+			for _, e := range entries {
+				var left []string
+				filepath.WalkDir(filepath.Join(d.root, "containers", e.Name()), func(p string, _ fs.DirEntry, _ error) error {
+					left = append(left, p)
+					return nil
+				})
+				t.Errorf("container directory left: %q", left)
 			}
 		})
 	}

@@ -140,7 +140,7 @@ func (d *daemon) cleanup() {
 	}
 	d.net.cleanup(t, d.root)
 	if t.Failed() && d.dlog != nil {
-		t.Logf("quiltd log:\n%s", tail(d.dlog.String(), 60))
+		t.Logf("quiltd log, warnings and errors:\n%s\nquiltd log, the end:\n%s", problems(d.dlog.String()), tail(d.dlog.String(), 60))
 	}
 	// Whatever is left is a leak the test reports, then removes.
 	if mounts := mountsUnder(d.dir); len(mounts) > 0 {
@@ -200,6 +200,17 @@ func mountsUnder(dir string) []string {
 		}
 	}
 	return out
+}
+
+// problems returns the log's warning and error lines.
+func problems(log string) string {
+	var out []string
+	for l := range strings.Lines(log) {
+		if strings.Contains(l, "level=warning") || strings.Contains(l, "level=error") {
+			out = append(out, strings.TrimSuffix(l, "\n"))
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func tail(s string, n int) string {

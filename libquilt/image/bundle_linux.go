@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
@@ -327,8 +328,26 @@ func Mount(bundleDir string) error {
 // Remove deletes a bundle Unpack made: it unmounts the overlay rootfs and
 // removes rootfs, config.json, the bundle's state and, when nothing else
 // is left in it, the bundle directory. The store's layers stay. It
-// refuses to delete a rootfs that something is still mounted in.
-func Remove(bundleDir string) error {
+// refuses to delete a rootfs that something is still mounted in, or that
+// is in use (EBUSY).
+func Remove(bundleDir string) error { return remove(bundleDir, false) }
+
+// Discard is Remove for a bundle that nothing may use any more, such as a
+// removed container's. A rootfs busy for longer than a moment (a process
+// forked meanwhile elsewhere holds a file of it until it executes) is
+// detached from the tree, as Docker does with a container's rootfs, and
+// goes once the last user lets go; it is never deleted through a live
+// mount.
+func Discard(bundleDir string) error { return remove(bundleDir, true) }
+
+// busyRetries and busyWait bound how long Discard waits for a busy rootfs
+// before it detaches it: about half a second.
+const (
+	busyRetries = 10
+	busyWait    = 50 * time.Millisecond
+)
+
+func remove(bundleDir string, discard bool) error {
 	dir, err := filepath.Abs(bundleDir)
 	if err != nil {
 		return err
@@ -339,9 +358,7 @@ func Remove(bundleDir string) error {
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	if !rec.Copy {
-		switch err := unix.Unmount(rootfs, 0); {
-		case err == nil, errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOENT):
-		default:
+		if err := unmountRootfs(rootfs, discard); err != nil {
 			return fmt.Errorf("unmount %s: %w", rootfs, err)
 		}
 	}
@@ -352,6 +369,8 @@ func Remove(bundleDir string) error {
 	if len(mounts) > 0 {
 		return fmt.Errorf("remove %s: %s is still mounted: %w", rootfs, mounts[0].Mountpoint, unix.EBUSY)
 	}
+	// The rootfs first: while it is still a mount point, removing it
+	// fails before the overlay's upper and work directories are touched.
 	for _, p := range []string{rootfs, filepath.Join(dir, "config.json"), filepath.Join(dir, stateDir)} {
 		if err := os.RemoveAll(p); err != nil {
 			return fmt.Errorf("remove %s: %w", p, err)
@@ -359,4 +378,23 @@ func Remove(bundleDir string) error {
 	}
 	os.Remove(dir) // only when empty
 	return nil
+}
+
+// unmountRootfs unmounts a bundle's overlay. It is not an error that it is
+// not mounted. With discard, a busy mount is tried again for a while and
+// then detached (MNT_DETACH).
+func unmountRootfs(rootfs string, discard bool) error {
+	for i := 0; ; i++ {
+		err := unix.Unmount(rootfs, 0)
+		switch {
+		case err == nil, errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOENT):
+			return nil
+		case !discard || !errors.Is(err, unix.EBUSY):
+			return err
+		case i < busyRetries:
+			time.Sleep(busyWait)
+		default:
+			return unix.Unmount(rootfs, unix.MNT_DETACH)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 
 	"github.com/quilt-runtime/quilt/spec/imageconfig"
 )
@@ -290,5 +291,39 @@ func BenchmarkBundleFromStored(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+	}
+}
+
+// TestDiscardBusy: Remove refuses a rootfs in use and leaves the bundle as
+// it was; Discard detaches it and removes the bundle.
+func TestDiscardBusy(t *testing.T) {
+	needRoot(t)
+	root := storeRoot(t)
+	dir := t.TempDir()
+	s := mustImport(t, ImportOptions{Image: fiveLayers(t, dir), Root: root})
+	b := filepath.Join(dir, "busy")
+	mkBundle(t, root, s, b)
+	t.Cleanup(func() { unix.Unmount(filepath.Join(b, "rootfs"), unix.MNT_DETACH) })
+	f, err := os.Open(filepath.Join(b, "rootfs", "etc", "hostname"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := Remove(b); !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("Remove of a busy rootfs: %v, want EBUSY", err)
+	}
+	if got := readFile(t, filepath.Join(b, "rootfs", "etc", "hostname")); string(got) != "image\n" {
+		t.Fatalf("after the refused Remove: hostname %q", got)
+	}
+	if err := Discard(b); err != nil {
+		t.Fatalf("Discard of a busy rootfs: %v", err)
+	}
+	if _, err := os.Stat(b); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bundle left after Discard: %v", err)
+	}
+	// The open file still reads: the detached overlay lives until it
+	// is let go.
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Error(err)
 	}
 }
