@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -111,6 +112,9 @@ func compileInChild(config *configs.Seccomp) ([]unix.SockFilter, error) {
 
 func traceCompiler(input []byte) (_ []unix.SockFilter, retErr error) {
 	cmd := exec.Command("/proc/self/exe", seccompCompilerArg)
+	// The child waits to be killed; should this process die first, the
+	// kernel kills it (the forking thread is locked until it is reaped).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdin = bytes.NewReader(input)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
