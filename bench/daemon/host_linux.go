@@ -139,13 +139,3 @@ func readFirst(path string, n int) string {
 	}
 	return "unknown"
 }
-
-func cgroupMode() string {
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		return "v2"
-	}
-	if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
-		return "v1 (hybrid)"
-	}
-	return "v1"
-}

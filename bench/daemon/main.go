@@ -17,6 +17,8 @@ import (
 	goruntime "runtime"
 	"syscall"
 	"time"
+
+	"github.com/quilt-runtime/quilt/bench/internal/benchstat"
 )
 
 func main() {
@@ -72,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	host := hostInfo{Kernel: readFirst("/proc/sys/kernel/osrelease", 1), CPUs: goruntime.NumCPU(), Cgroup: cgroupMode(),
+	host := hostInfo{Kernel: readFirst("/proc/sys/kernel/osrelease", 1), CPUs: goruntime.NumCPU(), Cgroup: benchstat.CgroupMode(),
 		Go: goruntime.Version(), LoadStart: readFirst("/proc/loadavg", 3)}
 	fmt.Fprintf(stderr, "setup: image, private quiltd, containerd, podman storage (load average %s)\n", host.LoadStart)
 	b, err := newBench(o)
@@ -81,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	host.LoadEnd = readFirst("/proc/loadavg", 3)
 	if len(b.floorTimes) > 0 {
-		host.GoFloor = summarize(b.floorTimes).Median
+		host.GoFloor = benchstat.Summarize(b.floorTimes).Median
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "bench: interrupted, cleaning up")

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/quilt-runtime/quilt/bench/internal/benchstat"
 )
 
 // toolInfo names one tool in a report.
@@ -22,7 +24,7 @@ type toolInfo struct {
 type metric struct {
 	Name string
 	Unit unit
-	Sum  [nTools]summary
+	Sum  [nTools]benchstat.Summary
 	Raw  [nTools][]float64
 }
 
@@ -52,7 +54,7 @@ func metrics(res results) []metric {
 	for _, s := range res {
 		m := metric{Name: s.name, Unit: s.unit, Raw: s.samples}
 		for k := range nTools {
-			m.Sum[k] = summarize(s.samples[k])
+			m.Sum[k] = benchstat.Summarize(s.samples[k])
 		}
 		ms = append(ms, m)
 	}
@@ -74,14 +76,14 @@ func targets(ms []metric) []targetResult {
 		s := m.Sum
 		switch m.Name {
 		case "run":
-			add("run: quiltctl/ctr", ratio(s[quiltIdx].Median, s[ctrIdx].Median), 0.5, "")
-			add("run: quiltctl/podman", ratio(s[quiltIdx].Median, s[podmanIdx].Median), 0.25, "")
+			add("run: quiltctl/ctr", benchstat.Ratio(s[quiltIdx].Median, s[ctrIdx].Median), 0.5, "")
+			add("run: quiltctl/podman", benchstat.Ratio(s[quiltIdx].Median, s[podmanIdx].Median), 0.25, "")
 		case "exec":
 			add("exec: quiltctl median", s[quiltIdx].Median, 10e6, unitNanos)
 		case "logs":
 			add("logs: quiltctl median", s[quiltIdx].Median, 5e6, unitNanos)
 		case "memory/USS":
-			add("memory: USS quilt-init/shim", ratio(s[quiltIdx].Mean, s[ctrIdx].Mean), 1, "")
+			add("memory: USS quilt-init/shim", benchstat.Ratio(s[quiltIdx].Mean, s[ctrIdx].Mean), 1, "")
 		}
 	}
 	return out
@@ -91,7 +93,7 @@ func targets(ms []metric) []targetResult {
 // without samples of a metric is left out of it.
 func writeJSON(w io.Writer, rep report) error {
 	type jsonSummary struct {
-		summary
+		benchstat.Summary
 		Samples []float64 `json:"samples"`
 	}
 	type jsonMetric struct {
@@ -134,7 +136,7 @@ func writeTable(w io.Writer, rep report) error {
 	fmt.Fprintf(&b, "host:     linux %s, %d CPUs, cgroup %s, harness %s; load average %s at start, %s at end\n",
 		h.Kernel, h.CPUs, h.Cgroup, h.Go, h.LoadStart, h.LoadEnd)
 	if h.GoFloor > 0 {
-		fmt.Fprintf(&b, "floor:    a static Go program that only exits takes %s (median): no Go client starts faster here\n", fmtDur(h.GoFloor))
+		fmt.Fprintf(&b, "floor:    a static Go program that only exits takes %s (median): no Go client starts faster here\n", benchstat.FormatDuration(h.GoFloor))
 	}
 	fmt.Fprintf(&b, "setup:    %d iterations after a warm-up, tools interleaved (the first rotates); memory of %d running containers per tool\n",
 		rep.Iterations, rep.Containers)
@@ -143,34 +145,34 @@ func writeTable(w io.Writer, rep report) error {
 	}
 	memTitle := "memory per container (mean)"
 	name := func(s string) string { return fmt.Sprintf("%-*s", len(memTitle), s) }
-	row := func(tw io.Writer, m metric, f func(float64) string, center, tail func(summary) float64) {
+	row := func(tw io.Writer, m metric, f func(float64) string, center, tail func(benchstat.Summary) float64) {
 		s := m.Sum
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name(strings.TrimPrefix(m.Name, "memory/")),
 			f(center(s[0])), f(center(s[1])), f(center(s[2])),
-			fmtRatio(ratio(center(s[0]), center(s[1]))), fmtRatio(ratio(center(s[0]), center(s[2]))),
+			benchstat.FormatRatio(benchstat.Ratio(center(s[0]), center(s[1]))), benchstat.FormatRatio(benchstat.Ratio(center(s[0]), center(s[2]))),
 			f(tail(s[0])), f(tail(s[1])), f(tail(s[2])), s[0].N)
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\n%s\tquiltctl med\tctr med\tpodman med\tquiltctl/ctr\tquiltctl/podman\tquiltctl p90\tctr p90\tpodman p90\tn\t\n", name("latency"))
 	for _, m := range rep.Metrics {
 		if m.Unit == unitNanos {
-			row(tw, m, fmtDur, func(s summary) float64 { return s.Median }, func(s summary) float64 { return s.P90 })
+			row(tw, m, benchstat.FormatDuration, func(s benchstat.Summary) float64 { return s.Median }, func(s benchstat.Summary) float64 { return s.P90 })
 		}
 	}
 	for i, m := range slices.DeleteFunc(slices.Clone(rep.Metrics), func(m metric) bool { return m.Unit != unitKiB }) {
 		if i == 0 {
 			fmt.Fprintf(tw, "\n%s\tquilt-init\tshim\tconmon\tquiltctl/ctr\tquiltctl/podman\tquilt-init max\tshim max\tconmon max\tn\t\n", memTitle)
 		}
-		row(tw, m, fmtKiB, func(s summary) float64 { return s.Mean }, func(s summary) float64 { return s.Max })
+		row(tw, m, fmtKiB, func(s benchstat.Summary) float64 { return s.Mean }, func(s benchstat.Summary) float64 { return s.Max })
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	b.WriteString("\ntargets (issue 5):\n")
 	for _, t := range rep.Targets {
-		val, lim, verdict := fmtRatio(t.Value), fmtRatio(t.Limit), "met"
+		val, lim, verdict := benchstat.FormatRatio(t.Value), benchstat.FormatRatio(t.Limit), "met"
 		if t.Unit == unitNanos {
-			val, lim = fmtDur(t.Value), fmtDur(t.Limit)
+			val, lim = benchstat.FormatDuration(t.Value), benchstat.FormatDuration(t.Limit)
 		}
 		if !t.Met {
 			verdict = "MISSED"
@@ -181,31 +183,9 @@ func writeTable(w io.Writer, rep report) error {
 	return err
 }
 
-// fmtDur formats nanoseconds as milliseconds with about three significant
-// digits.
-func fmtDur(ns float64) string {
-	switch ms := ns / 1e6; {
-	case math.IsNaN(ns):
-		return "-"
-	case ms < 10:
-		return fmt.Sprintf("%.2fms", ms)
-	case ms < 1000:
-		return fmt.Sprintf("%.1fms", ms)
-	default:
-		return fmt.Sprintf("%.2fs", ms/1000)
-	}
-}
-
 func fmtKiB(k float64) string {
 	if math.IsNaN(k) {
 		return "-"
 	}
 	return fmt.Sprintf("%.2fMiB", k/1024)
-}
-
-func fmtRatio(r float64) string {
-	if math.IsNaN(r) {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f", r)
 }

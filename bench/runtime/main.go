@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/quilt-runtime/quilt/bench/internal/benchstat"
 )
 
 func main() {
@@ -136,7 +138,7 @@ func (b *bench) report(interrupted bool) report {
 		Host: hostInfo{
 			Kernel: kernelRelease(),
 			CPUs:   goruntime.NumCPU(),
-			Cgroup: cgroupMode(),
+			Cgroup: benchstat.CgroupMode(),
 			Go:     goruntime.Version(),
 		},
 		Runtimes:    map[string]runtimeInfo{},

@@ -96,16 +96,6 @@ func reapOrphans() {
 	}
 }
 
-func cgroupMode() string {
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		return "v2"
-	}
-	if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
-		return "v1 (hybrid)"
-	}
-	return "v1"
-}
-
 func kernelRelease() string {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/quilt-runtime/quilt/bench/internal/benchstat"
 )
 
 // runtimeInfo names one runtime in a report.
@@ -19,7 +21,7 @@ type runtimeInfo struct {
 type metric struct {
 	Name        string
 	Unit        unit
-	Quilt, Runc summary
+	Quilt, Runc benchstat.Summary
 	Ratio       float64      // quilt median / runc median
 	Raw         [2][]float64 // the samples, quilt then runc
 }
@@ -46,13 +48,13 @@ type hostInfo struct {
 func metrics(res *results) []metric {
 	var ms []metric
 	for _, s := range res.list {
-		q, r := summarize(s.samples[quiltIdx]), summarize(s.samples[runcIdx])
+		q, r := benchstat.Summarize(s.samples[quiltIdx]), benchstat.Summarize(s.samples[runcIdx])
 		ms = append(ms, metric{
 			Name:  s.name,
 			Unit:  s.unit,
 			Quilt: q,
 			Runc:  r,
-			Ratio: ratio(q.Median, r.Median),
+			Ratio: benchstat.Ratio(q.Median, r.Median),
 			Raw:   s.samples,
 		})
 	}
@@ -75,7 +77,7 @@ func writeJSON(w io.Writer, rep report) error {
 		}
 		return &f
 	}
-	conv := func(s summary) jsonSummary {
+	conv := func(s benchstat.Summary) jsonSummary {
 		return jsonSummary{s.N, num(s.Median), num(s.P90), num(s.Min), num(s.Max)}
 	}
 	type jsonMetric struct {
@@ -128,8 +130,8 @@ func writeTable(w io.Writer, rep report) error {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name(m.Name),
-			fmtDur(m.Quilt.Median), fmtDur(m.Runc.Median), fmtRatio(m.Ratio),
-			fmtDur(m.Quilt.P90), fmtDur(m.Runc.P90), fmtRatio(ratio(m.Quilt.P90, m.Runc.P90)), min(m.Quilt.N, m.Runc.N))
+			benchstat.FormatDuration(m.Quilt.Median), benchstat.FormatDuration(m.Runc.Median), benchstat.FormatRatio(m.Ratio),
+			benchstat.FormatDuration(m.Quilt.P90), benchstat.FormatDuration(m.Runc.P90), benchstat.FormatRatio(benchstat.Ratio(m.Quilt.P90, m.Runc.P90)), min(m.Quilt.N, m.Runc.N))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -141,7 +143,7 @@ func writeTable(w io.Writer, rep report) error {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\t%d\t\n", name(strings.TrimPrefix(m.Name, "rss/")),
-			fmtKiB(m.Quilt.Median), fmtKiB(m.Runc.Median), fmtRatio(m.Ratio),
+			fmtKiB(m.Quilt.Median), fmtKiB(m.Runc.Median), benchstat.FormatRatio(m.Ratio),
 			fmtKiB(m.Quilt.Max), fmtKiB(m.Runc.Max), min(m.Quilt.N, m.Runc.N))
 	}
 	if err := tw.Flush(); err != nil {
@@ -152,33 +154,9 @@ func writeTable(w io.Writer, rep report) error {
 	return err
 }
 
-// fmtDur formats nanoseconds as milliseconds with three significant
-// digits or so.
-func fmtDur(ns float64) string {
-	if math.IsNaN(ns) {
-		return "-"
-	}
-	ms := ns / 1e6
-	switch {
-	case ms < 10:
-		return fmt.Sprintf("%.2fms", ms)
-	case ms < 1000:
-		return fmt.Sprintf("%.1fms", ms)
-	default:
-		return fmt.Sprintf("%.2fs", ms/1000)
-	}
-}
-
 func fmtKiB(k float64) string {
 	if math.IsNaN(k) {
 		return "-"
 	}
 	return fmt.Sprintf("%.1fMiB", k/1024)
-}
-
-func fmtRatio(r float64) string {
-	if math.IsNaN(r) {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f", r)
 }
