@@ -72,7 +72,7 @@ integration-daemon: ## quiltd and quiltctl tests: a private daemon running real 
 integration-clients: ## containerd, Docker, podman and CRI driving quilt (root)
 	$(GO) test -tags "$(TAGS)" -count=1 -timeout 15m ./integration/clients/
 
-PROTOS := api/quilt/v1/quilt.proto
+PROTOS := api/quilt/v1/quilt.proto api/quilt/v1/quiltv1grpc/services.proto
 
 .PHONY: proto
 proto: ## regenerate api/ Go code from the .proto files (protoc + plugins pinned in go.mod)

@@ -11,15 +11,16 @@ import (
 	"google.golang.org/grpc/status"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 )
 
 // Register adds the daemon's services to a gRPC server. The services are a
 // thin layer: they call the daemon and turn its errors into status codes.
 func Register(s *grpc.Server, d *Daemon, version, commit string) {
-	quiltv1.RegisterSystemServer(s, &systemService{d: d, version: version, commit: commit})
-	quiltv1.RegisterImagesServer(s, &imageService{d: d})
-	quiltv1.RegisterContainersServer(s, &containerService{d: d})
-	quiltv1.RegisterNetworksServer(s, &networkService{d: d})
+	quiltv1grpc.RegisterSystemServer(s, &systemService{d: d, version: version, commit: commit})
+	quiltv1grpc.RegisterImagesServer(s, &imageService{d: d})
+	quiltv1grpc.RegisterContainersServer(s, &containerService{d: d})
+	quiltv1grpc.RegisterNetworksServer(s, &networkService{d: d})
 }
 
 // toStatus maps an error of the daemon to a gRPC status at the boundary.
@@ -51,7 +52,7 @@ func toStatus(err error) error {
 }
 
 type systemService struct {
-	quiltv1.UnimplementedSystemServer
+	quiltv1grpc.UnimplementedSystemServer
 	d               *Daemon
 	version, commit string
 }
@@ -66,7 +67,7 @@ func (s *systemService) Health(ctx context.Context, _ *quiltv1.HealthRequest) (*
 }
 
 type imageService struct {
-	quiltv1.UnimplementedImagesServer
+	quiltv1grpc.UnimplementedImagesServer
 	d *Daemon
 }
 
@@ -100,7 +101,7 @@ func (s *imageService) Remove(ctx context.Context, req *quiltv1.RemoveImageReque
 }
 
 type containerService struct {
-	quiltv1.UnimplementedContainersServer
+	quiltv1grpc.UnimplementedContainersServer
 	d *Daemon
 }
 

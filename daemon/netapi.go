@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 	"github.com/quilt-runtime/quilt/daemon/network"
 )
 
@@ -75,7 +76,7 @@ func (d *Daemon) networkProto(n *network.Network) *quiltv1.Network {
 }
 
 type networkService struct {
-	quiltv1.UnimplementedNetworksServer
+	quiltv1grpc.UnimplementedNetworksServer
 	d *Daemon
 }
 

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 )
 
 // apiPhase times exec and logs as quiltd serves them, through its gRPC
@@ -22,7 +23,7 @@ func (b *bench) apiPhase(ctx context.Context) error {
 		return fmt.Errorf("quiltd API: %w", err)
 	}
 	defer conn.Close()
-	ctrs := quiltv1.NewContainersClient(conn)
+	ctrs := quiltv1grpc.NewContainersClient(conn)
 	exec := func() error {
 		st, err := ctrs.Exec(ctx)
 		if err == nil {

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 )
 
 // mode is one column: a network setting of the containers.
@@ -181,8 +182,8 @@ type daemon struct {
 	dir, bridge, cgroup string
 	cmd                 *exec.Cmd
 	conn                *grpc.ClientConn
-	images              quiltv1.ImagesClient
-	ctrs                quiltv1.ContainersClient
+	images              quiltv1grpc.ImagesClient
+	ctrs                quiltv1grpc.ContainersClient
 }
 
 func (d *daemon) start(bin string) error {
@@ -205,8 +206,8 @@ func (d *daemon) start(bin string) error {
 	if d.conn, err = grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return err
 	}
-	d.images, d.ctrs = quiltv1.NewImagesClient(d.conn), quiltv1.NewContainersClient(d.conn)
-	sys := quiltv1.NewSystemClient(d.conn)
+	d.images, d.ctrs = quiltv1grpc.NewImagesClient(d.conn), quiltv1grpc.NewContainersClient(d.conn)
+	sys := quiltv1grpc.NewSystemClient(d.conn)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := sys.Health(ctx, &quiltv1.HealthRequest{})

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 )
 
 // connectTimeout bounds the connection to quiltd's socket.
@@ -32,10 +32,10 @@ type session struct {
 
 	conn       *grpc.ClientConn
 	first      atomic.Pointer[net.Conn]
-	system     quiltv1.SystemClient
-	images     quiltv1.ImagesClient
-	containers quiltv1.ContainersClient
-	networks   quiltv1.NetworksClient
+	system     quiltv1grpc.SystemClient
+	images     quiltv1grpc.ImagesClient
+	containers quiltv1grpc.ContainersClient
+	networks   quiltv1grpc.NetworksClient
 }
 
 // dial connects to quiltd. It connects to the socket itself first, so that
@@ -72,10 +72,10 @@ func (s *session) dial(ctx context.Context) error {
 	}
 	s.first.Store(&c)
 	s.conn = conn
-	s.system = quiltv1.NewSystemClient(conn)
-	s.images = quiltv1.NewImagesClient(conn)
-	s.containers = quiltv1.NewContainersClient(conn)
-	s.networks = quiltv1.NewNetworksClient(conn)
+	s.system = quiltv1grpc.NewSystemClient(conn)
+	s.images = quiltv1grpc.NewImagesClient(conn)
+	s.containers = quiltv1grpc.NewContainersClient(conn)
+	s.networks = quiltv1grpc.NewNetworksClient(conn)
 	return nil
 }
 

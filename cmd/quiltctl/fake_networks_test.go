@@ -9,12 +9,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 )
 
 // fakeNetworks is the fake's Networks service: the default network
 // "bridge" and the networks created.
 type fakeNetworks struct {
-	quiltv1.UnimplementedNetworksServer
+	quiltv1grpc.UnimplementedNetworksServer
 	*fakeDaemon
 }
 

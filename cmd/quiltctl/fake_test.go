@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 )
 
 // fakeDaemon is quiltd's API in the test process: it records every request
@@ -49,15 +50,15 @@ type fakeDaemon struct {
 // fakeSystem, fakeImages and fakeContainers are the fake's three services.
 type (
 	fakeSystem struct {
-		quiltv1.UnimplementedSystemServer
+		quiltv1grpc.UnimplementedSystemServer
 		*fakeDaemon
 	}
 	fakeImages struct {
-		quiltv1.UnimplementedImagesServer
+		quiltv1grpc.UnimplementedImagesServer
 		*fakeDaemon
 	}
 	fakeContainers struct {
-		quiltv1.UnimplementedContainersServer
+		quiltv1grpc.UnimplementedContainersServer
 		*fakeDaemon
 	}
 )
@@ -82,10 +83,10 @@ func startFakeAt(t *testing.T, sock string) *fakeDaemon {
 	}
 	f := &fakeDaemon{kills: map[string]chan string{}, now: fakeNow}
 	srv := grpc.NewServer()
-	quiltv1.RegisterSystemServer(srv, &fakeSystem{fakeDaemon: f})
-	quiltv1.RegisterImagesServer(srv, &fakeImages{fakeDaemon: f})
-	quiltv1.RegisterContainersServer(srv, &fakeContainers{fakeDaemon: f})
-	quiltv1.RegisterNetworksServer(srv, &fakeNetworks{fakeDaemon: f})
+	quiltv1grpc.RegisterSystemServer(srv, &fakeSystem{fakeDaemon: f})
+	quiltv1grpc.RegisterImagesServer(srv, &fakeImages{fakeDaemon: f})
+	quiltv1grpc.RegisterContainersServer(srv, &fakeContainers{fakeDaemon: f})
+	quiltv1grpc.RegisterNetworksServer(srv, &fakeNetworks{fakeDaemon: f})
 	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
 	return f

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
+	"github.com/quilt-runtime/quilt/api/quilt/v1/quiltv1grpc"
 )
 
 // daemon is a quiltd started by a test, with its private socket, root,
@@ -35,10 +36,10 @@ type daemon struct {
 	cmd          *exec.Cmd
 	dlog         *bytes.Buffer
 	conn         *grpc.ClientConn
-	sys          quiltv1.SystemClient
-	images       quiltv1.ImagesClient
-	ctrs         quiltv1.ContainersClient
-	nets         quiltv1.NetworksClient
+	sys          quiltv1grpc.SystemClient
+	images       quiltv1grpc.ImagesClient
+	ctrs         quiltv1grpc.ContainersClient
+	nets         quiltv1grpc.NetworksClient
 }
 
 var daemonSeq atomic.Int32
@@ -87,8 +88,8 @@ func (d *daemon) start() {
 		t.Fatal(err)
 	}
 	d.conn = conn
-	d.sys, d.images, d.ctrs = quiltv1.NewSystemClient(conn), quiltv1.NewImagesClient(conn), quiltv1.NewContainersClient(conn)
-	d.nets = quiltv1.NewNetworksClient(conn)
+	d.sys, d.images, d.ctrs = quiltv1grpc.NewSystemClient(conn), quiltv1grpc.NewImagesClient(conn), quiltv1grpc.NewContainersClient(conn)
+	d.nets = quiltv1grpc.NewNetworksClient(conn)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -1,4 +1,8 @@
-// The API of quiltd, Quilt's container daemon. quiltctl is its client.
+// The services of quiltd's API, Quilt's container daemon; their messages
+// are in api/quilt/v1/quilt.proto. The services live in their own Go
+// package, quiltv1grpc, so that a client may use the messages without
+// linking gRPC's Go runtime: quiltctl speaks the gRPC wire protocol
+// itself, over golang.org/x/net/http2, to start in less time.
 //
 // Errors carry gRPC status codes: NotFound (no such container or image),
 // AlreadyExists (a name in use), FailedPrecondition (the object is in the
@@ -10,12 +14,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
-// source: api/quilt/v1/quilt.proto
+// source: api/quilt/v1/quiltv1grpc/services.proto
 
-package quiltv1
+package quiltv1grpc
 
 import (
 	context "context"
+	v1 "github.com/quilt-runtime/quilt/api/quilt/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -37,8 +42,8 @@ const (
 //
 // System answers questions about the daemon itself.
 type SystemClient interface {
-	Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error)
-	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	Version(ctx context.Context, in *v1.VersionRequest, opts ...grpc.CallOption) (*v1.VersionResponse, error)
+	Health(ctx context.Context, in *v1.HealthRequest, opts ...grpc.CallOption) (*v1.HealthResponse, error)
 }
 
 type systemClient struct {
@@ -49,9 +54,9 @@ func NewSystemClient(cc grpc.ClientConnInterface) SystemClient {
 	return &systemClient{cc}
 }
 
-func (c *systemClient) Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error) {
+func (c *systemClient) Version(ctx context.Context, in *v1.VersionRequest, opts ...grpc.CallOption) (*v1.VersionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(VersionResponse)
+	out := new(v1.VersionResponse)
 	err := c.cc.Invoke(ctx, System_Version_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -59,9 +64,9 @@ func (c *systemClient) Version(ctx context.Context, in *VersionRequest, opts ...
 	return out, nil
 }
 
-func (c *systemClient) Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error) {
+func (c *systemClient) Health(ctx context.Context, in *v1.HealthRequest, opts ...grpc.CallOption) (*v1.HealthResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(HealthResponse)
+	out := new(v1.HealthResponse)
 	err := c.cc.Invoke(ctx, System_Health_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -75,8 +80,8 @@ func (c *systemClient) Health(ctx context.Context, in *HealthRequest, opts ...gr
 //
 // System answers questions about the daemon itself.
 type SystemServer interface {
-	Version(context.Context, *VersionRequest) (*VersionResponse, error)
-	Health(context.Context, *HealthRequest) (*HealthResponse, error)
+	Version(context.Context, *v1.VersionRequest) (*v1.VersionResponse, error)
+	Health(context.Context, *v1.HealthRequest) (*v1.HealthResponse, error)
 	mustEmbedUnimplementedSystemServer()
 }
 
@@ -87,10 +92,10 @@ type SystemServer interface {
 // pointer dereference when methods are called.
 type UnimplementedSystemServer struct{}
 
-func (UnimplementedSystemServer) Version(context.Context, *VersionRequest) (*VersionResponse, error) {
+func (UnimplementedSystemServer) Version(context.Context, *v1.VersionRequest) (*v1.VersionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Version not implemented")
 }
-func (UnimplementedSystemServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
+func (UnimplementedSystemServer) Health(context.Context, *v1.HealthRequest) (*v1.HealthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
 }
 func (UnimplementedSystemServer) mustEmbedUnimplementedSystemServer() {}
@@ -115,7 +120,7 @@ func RegisterSystemServer(s grpc.ServiceRegistrar, srv SystemServer) {
 }
 
 func _System_Version_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(VersionRequest)
+	in := new(v1.VersionRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -127,13 +132,13 @@ func _System_Version_Handler(srv interface{}, ctx context.Context, dec func(inte
 		FullMethod: System_Version_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SystemServer).Version(ctx, req.(*VersionRequest))
+		return srv.(SystemServer).Version(ctx, req.(*v1.VersionRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _System_Health_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(HealthRequest)
+	in := new(v1.HealthRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -145,7 +150,7 @@ func _System_Health_Handler(srv interface{}, ctx context.Context, dec func(inter
 		FullMethod: System_Health_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SystemServer).Health(ctx, req.(*HealthRequest))
+		return srv.(SystemServer).Health(ctx, req.(*v1.HealthRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -167,7 +172,7 @@ var System_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "api/quilt/v1/quilt.proto",
+	Metadata: "api/quilt/v1/quiltv1grpc/services.proto",
 }
 
 const (
@@ -186,12 +191,12 @@ type ImagesClient interface {
 	// Import reads an image (OCI image layout, docker-save archive or rootfs
 	// tarball) from a path on the daemon's host and stores it. It streams
 	// progress and ends with a message carrying the image.
-	Import(ctx context.Context, in *ImportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ImportProgress], error)
-	List(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (*ListImagesResponse, error)
-	Inspect(ctx context.Context, in *InspectImageRequest, opts ...grpc.CallOption) (*Image, error)
+	Import(ctx context.Context, in *v1.ImportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ImportProgress], error)
+	List(ctx context.Context, in *v1.ListImagesRequest, opts ...grpc.CallOption) (*v1.ListImagesResponse, error)
+	Inspect(ctx context.Context, in *v1.InspectImageRequest, opts ...grpc.CallOption) (*v1.Image, error)
 	// Remove deletes an image; it is refused (FailedPrecondition) while a
 	// container uses it, unless force is set.
-	Remove(ctx context.Context, in *RemoveImageRequest, opts ...grpc.CallOption) (*RemoveImageResponse, error)
+	Remove(ctx context.Context, in *v1.RemoveImageRequest, opts ...grpc.CallOption) (*v1.RemoveImageResponse, error)
 }
 
 type imagesClient struct {
@@ -202,13 +207,13 @@ func NewImagesClient(cc grpc.ClientConnInterface) ImagesClient {
 	return &imagesClient{cc}
 }
 
-func (c *imagesClient) Import(ctx context.Context, in *ImportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ImportProgress], error) {
+func (c *imagesClient) Import(ctx context.Context, in *v1.ImportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ImportProgress], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Images_ServiceDesc.Streams[0], Images_Import_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[ImportRequest, ImportProgress]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.ImportRequest, v1.ImportProgress]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -219,11 +224,11 @@ func (c *imagesClient) Import(ctx context.Context, in *ImportRequest, opts ...gr
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Images_ImportClient = grpc.ServerStreamingClient[ImportProgress]
+type Images_ImportClient = grpc.ServerStreamingClient[v1.ImportProgress]
 
-func (c *imagesClient) List(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (*ListImagesResponse, error) {
+func (c *imagesClient) List(ctx context.Context, in *v1.ListImagesRequest, opts ...grpc.CallOption) (*v1.ListImagesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListImagesResponse)
+	out := new(v1.ListImagesResponse)
 	err := c.cc.Invoke(ctx, Images_List_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -231,9 +236,9 @@ func (c *imagesClient) List(ctx context.Context, in *ListImagesRequest, opts ...
 	return out, nil
 }
 
-func (c *imagesClient) Inspect(ctx context.Context, in *InspectImageRequest, opts ...grpc.CallOption) (*Image, error) {
+func (c *imagesClient) Inspect(ctx context.Context, in *v1.InspectImageRequest, opts ...grpc.CallOption) (*v1.Image, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Image)
+	out := new(v1.Image)
 	err := c.cc.Invoke(ctx, Images_Inspect_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -241,9 +246,9 @@ func (c *imagesClient) Inspect(ctx context.Context, in *InspectImageRequest, opt
 	return out, nil
 }
 
-func (c *imagesClient) Remove(ctx context.Context, in *RemoveImageRequest, opts ...grpc.CallOption) (*RemoveImageResponse, error) {
+func (c *imagesClient) Remove(ctx context.Context, in *v1.RemoveImageRequest, opts ...grpc.CallOption) (*v1.RemoveImageResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(RemoveImageResponse)
+	out := new(v1.RemoveImageResponse)
 	err := c.cc.Invoke(ctx, Images_Remove_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -260,12 +265,12 @@ type ImagesServer interface {
 	// Import reads an image (OCI image layout, docker-save archive or rootfs
 	// tarball) from a path on the daemon's host and stores it. It streams
 	// progress and ends with a message carrying the image.
-	Import(*ImportRequest, grpc.ServerStreamingServer[ImportProgress]) error
-	List(context.Context, *ListImagesRequest) (*ListImagesResponse, error)
-	Inspect(context.Context, *InspectImageRequest) (*Image, error)
+	Import(*v1.ImportRequest, grpc.ServerStreamingServer[v1.ImportProgress]) error
+	List(context.Context, *v1.ListImagesRequest) (*v1.ListImagesResponse, error)
+	Inspect(context.Context, *v1.InspectImageRequest) (*v1.Image, error)
 	// Remove deletes an image; it is refused (FailedPrecondition) while a
 	// container uses it, unless force is set.
-	Remove(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error)
+	Remove(context.Context, *v1.RemoveImageRequest) (*v1.RemoveImageResponse, error)
 	mustEmbedUnimplementedImagesServer()
 }
 
@@ -276,16 +281,16 @@ type ImagesServer interface {
 // pointer dereference when methods are called.
 type UnimplementedImagesServer struct{}
 
-func (UnimplementedImagesServer) Import(*ImportRequest, grpc.ServerStreamingServer[ImportProgress]) error {
+func (UnimplementedImagesServer) Import(*v1.ImportRequest, grpc.ServerStreamingServer[v1.ImportProgress]) error {
 	return status.Error(codes.Unimplemented, "method Import not implemented")
 }
-func (UnimplementedImagesServer) List(context.Context, *ListImagesRequest) (*ListImagesResponse, error) {
+func (UnimplementedImagesServer) List(context.Context, *v1.ListImagesRequest) (*v1.ListImagesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method List not implemented")
 }
-func (UnimplementedImagesServer) Inspect(context.Context, *InspectImageRequest) (*Image, error) {
+func (UnimplementedImagesServer) Inspect(context.Context, *v1.InspectImageRequest) (*v1.Image, error) {
 	return nil, status.Error(codes.Unimplemented, "method Inspect not implemented")
 }
-func (UnimplementedImagesServer) Remove(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error) {
+func (UnimplementedImagesServer) Remove(context.Context, *v1.RemoveImageRequest) (*v1.RemoveImageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
 }
 func (UnimplementedImagesServer) mustEmbedUnimplementedImagesServer() {}
@@ -310,18 +315,18 @@ func RegisterImagesServer(s grpc.ServiceRegistrar, srv ImagesServer) {
 }
 
 func _Images_Import_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(ImportRequest)
+	m := new(v1.ImportRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(ImagesServer).Import(m, &grpc.GenericServerStream[ImportRequest, ImportProgress]{ServerStream: stream})
+	return srv.(ImagesServer).Import(m, &grpc.GenericServerStream[v1.ImportRequest, v1.ImportProgress]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Images_ImportServer = grpc.ServerStreamingServer[ImportProgress]
+type Images_ImportServer = grpc.ServerStreamingServer[v1.ImportProgress]
 
 func _Images_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListImagesRequest)
+	in := new(v1.ListImagesRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -333,13 +338,13 @@ func _Images_List_Handler(srv interface{}, ctx context.Context, dec func(interfa
 		FullMethod: Images_List_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ImagesServer).List(ctx, req.(*ListImagesRequest))
+		return srv.(ImagesServer).List(ctx, req.(*v1.ListImagesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Images_Inspect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(InspectImageRequest)
+	in := new(v1.InspectImageRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -351,13 +356,13 @@ func _Images_Inspect_Handler(srv interface{}, ctx context.Context, dec func(inte
 		FullMethod: Images_Inspect_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ImagesServer).Inspect(ctx, req.(*InspectImageRequest))
+		return srv.(ImagesServer).Inspect(ctx, req.(*v1.InspectImageRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Images_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(RemoveImageRequest)
+	in := new(v1.RemoveImageRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -369,7 +374,7 @@ func _Images_Remove_Handler(srv interface{}, ctx context.Context, dec func(inter
 		FullMethod: Images_Remove_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ImagesServer).Remove(ctx, req.(*RemoveImageRequest))
+		return srv.(ImagesServer).Remove(ctx, req.(*v1.RemoveImageRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -401,7 +406,7 @@ var Images_ServiceDesc = grpc.ServiceDesc{
 			ServerStreams: true,
 		},
 	},
-	Metadata: "api/quilt/v1/quilt.proto",
+	Metadata: "api/quilt/v1/quiltv1grpc/services.proto",
 }
 
 const (
@@ -426,27 +431,27 @@ const (
 //
 // Containers runs containers from imported images.
 type ContainersClient interface {
-	Create(ctx context.Context, in *CreateRequest, opts ...grpc.CallOption) (*Container, error)
-	Start(ctx context.Context, in *StartRequest, opts ...grpc.CallOption) (*Container, error)
+	Create(ctx context.Context, in *v1.CreateRequest, opts ...grpc.CallOption) (*v1.Container, error)
+	Start(ctx context.Context, in *v1.StartRequest, opts ...grpc.CallOption) (*v1.Container, error)
 	// Run creates and starts a container, streams its output and ends with
 	// its exit status. Cancelling the call does not stop the container.
-	Run(ctx context.Context, in *CreateRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunResponse], error)
-	Wait(ctx context.Context, in *WaitRequest, opts ...grpc.CallOption) (*WaitResponse, error)
+	Run(ctx context.Context, in *v1.CreateRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.RunResponse], error)
+	Wait(ctx context.Context, in *v1.WaitRequest, opts ...grpc.CallOption) (*v1.WaitResponse, error)
 	// Stop sends the stop signal (SIGTERM unless set), then SIGKILL once the
 	// timeout has passed.
-	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*Container, error)
-	Kill(ctx context.Context, in *KillRequest, opts ...grpc.CallOption) (*KillResponse, error)
-	Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error)
-	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
-	Inspect(ctx context.Context, in *InspectRequest, opts ...grpc.CallOption) (*Container, error)
-	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*ContainerStats, error)
+	Stop(ctx context.Context, in *v1.StopRequest, opts ...grpc.CallOption) (*v1.Container, error)
+	Kill(ctx context.Context, in *v1.KillRequest, opts ...grpc.CallOption) (*v1.KillResponse, error)
+	Remove(ctx context.Context, in *v1.RemoveRequest, opts ...grpc.CallOption) (*v1.RemoveResponse, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*v1.ListResponse, error)
+	Inspect(ctx context.Context, in *v1.InspectRequest, opts ...grpc.CallOption) (*v1.Container, error)
+	Stats(ctx context.Context, in *v1.StatsRequest, opts ...grpc.CallOption) (*v1.ContainerStats, error)
 	// Logs streams what the container wrote to stdout and stderr.
-	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error)
+	Logs(ctx context.Context, in *v1.LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.LogEntry], error)
 	// Exec runs a process in a running container. The first request message
 	// must carry start; later ones carry stdin, resize or signal.
-	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecRequest, ExecResponse], error)
+	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[v1.ExecRequest, v1.ExecResponse], error)
 	// Events streams what happens to containers and images from now on.
-	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
+	Events(ctx context.Context, in *v1.EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.Event], error)
 }
 
 type containersClient struct {
@@ -457,9 +462,9 @@ func NewContainersClient(cc grpc.ClientConnInterface) ContainersClient {
 	return &containersClient{cc}
 }
 
-func (c *containersClient) Create(ctx context.Context, in *CreateRequest, opts ...grpc.CallOption) (*Container, error) {
+func (c *containersClient) Create(ctx context.Context, in *v1.CreateRequest, opts ...grpc.CallOption) (*v1.Container, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Container)
+	out := new(v1.Container)
 	err := c.cc.Invoke(ctx, Containers_Create_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -467,9 +472,9 @@ func (c *containersClient) Create(ctx context.Context, in *CreateRequest, opts .
 	return out, nil
 }
 
-func (c *containersClient) Start(ctx context.Context, in *StartRequest, opts ...grpc.CallOption) (*Container, error) {
+func (c *containersClient) Start(ctx context.Context, in *v1.StartRequest, opts ...grpc.CallOption) (*v1.Container, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Container)
+	out := new(v1.Container)
 	err := c.cc.Invoke(ctx, Containers_Start_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -477,13 +482,13 @@ func (c *containersClient) Start(ctx context.Context, in *StartRequest, opts ...
 	return out, nil
 }
 
-func (c *containersClient) Run(ctx context.Context, in *CreateRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunResponse], error) {
+func (c *containersClient) Run(ctx context.Context, in *v1.CreateRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.RunResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Containers_ServiceDesc.Streams[0], Containers_Run_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[CreateRequest, RunResponse]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.CreateRequest, v1.RunResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -494,11 +499,11 @@ func (c *containersClient) Run(ctx context.Context, in *CreateRequest, opts ...g
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_RunClient = grpc.ServerStreamingClient[RunResponse]
+type Containers_RunClient = grpc.ServerStreamingClient[v1.RunResponse]
 
-func (c *containersClient) Wait(ctx context.Context, in *WaitRequest, opts ...grpc.CallOption) (*WaitResponse, error) {
+func (c *containersClient) Wait(ctx context.Context, in *v1.WaitRequest, opts ...grpc.CallOption) (*v1.WaitResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(WaitResponse)
+	out := new(v1.WaitResponse)
 	err := c.cc.Invoke(ctx, Containers_Wait_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -506,9 +511,9 @@ func (c *containersClient) Wait(ctx context.Context, in *WaitRequest, opts ...gr
 	return out, nil
 }
 
-func (c *containersClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*Container, error) {
+func (c *containersClient) Stop(ctx context.Context, in *v1.StopRequest, opts ...grpc.CallOption) (*v1.Container, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Container)
+	out := new(v1.Container)
 	err := c.cc.Invoke(ctx, Containers_Stop_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -516,9 +521,9 @@ func (c *containersClient) Stop(ctx context.Context, in *StopRequest, opts ...gr
 	return out, nil
 }
 
-func (c *containersClient) Kill(ctx context.Context, in *KillRequest, opts ...grpc.CallOption) (*KillResponse, error) {
+func (c *containersClient) Kill(ctx context.Context, in *v1.KillRequest, opts ...grpc.CallOption) (*v1.KillResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(KillResponse)
+	out := new(v1.KillResponse)
 	err := c.cc.Invoke(ctx, Containers_Kill_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -526,9 +531,9 @@ func (c *containersClient) Kill(ctx context.Context, in *KillRequest, opts ...gr
 	return out, nil
 }
 
-func (c *containersClient) Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error) {
+func (c *containersClient) Remove(ctx context.Context, in *v1.RemoveRequest, opts ...grpc.CallOption) (*v1.RemoveResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(RemoveResponse)
+	out := new(v1.RemoveResponse)
 	err := c.cc.Invoke(ctx, Containers_Remove_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -536,9 +541,9 @@ func (c *containersClient) Remove(ctx context.Context, in *RemoveRequest, opts .
 	return out, nil
 }
 
-func (c *containersClient) List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error) {
+func (c *containersClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*v1.ListResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListResponse)
+	out := new(v1.ListResponse)
 	err := c.cc.Invoke(ctx, Containers_List_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -546,9 +551,9 @@ func (c *containersClient) List(ctx context.Context, in *ListRequest, opts ...gr
 	return out, nil
 }
 
-func (c *containersClient) Inspect(ctx context.Context, in *InspectRequest, opts ...grpc.CallOption) (*Container, error) {
+func (c *containersClient) Inspect(ctx context.Context, in *v1.InspectRequest, opts ...grpc.CallOption) (*v1.Container, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Container)
+	out := new(v1.Container)
 	err := c.cc.Invoke(ctx, Containers_Inspect_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -556,9 +561,9 @@ func (c *containersClient) Inspect(ctx context.Context, in *InspectRequest, opts
 	return out, nil
 }
 
-func (c *containersClient) Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*ContainerStats, error) {
+func (c *containersClient) Stats(ctx context.Context, in *v1.StatsRequest, opts ...grpc.CallOption) (*v1.ContainerStats, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ContainerStats)
+	out := new(v1.ContainerStats)
 	err := c.cc.Invoke(ctx, Containers_Stats_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -566,13 +571,13 @@ func (c *containersClient) Stats(ctx context.Context, in *StatsRequest, opts ...
 	return out, nil
 }
 
-func (c *containersClient) Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error) {
+func (c *containersClient) Logs(ctx context.Context, in *v1.LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.LogEntry], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Containers_ServiceDesc.Streams[1], Containers_Logs_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[LogsRequest, LogEntry]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.LogsRequest, v1.LogEntry]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -583,28 +588,28 @@ func (c *containersClient) Logs(ctx context.Context, in *LogsRequest, opts ...gr
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_LogsClient = grpc.ServerStreamingClient[LogEntry]
+type Containers_LogsClient = grpc.ServerStreamingClient[v1.LogEntry]
 
-func (c *containersClient) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecRequest, ExecResponse], error) {
+func (c *containersClient) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[v1.ExecRequest, v1.ExecResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Containers_ServiceDesc.Streams[2], Containers_Exec_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[ExecRequest, ExecResponse]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.ExecRequest, v1.ExecResponse]{ClientStream: stream}
 	return x, nil
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_ExecClient = grpc.BidiStreamingClient[ExecRequest, ExecResponse]
+type Containers_ExecClient = grpc.BidiStreamingClient[v1.ExecRequest, v1.ExecResponse]
 
-func (c *containersClient) Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error) {
+func (c *containersClient) Events(ctx context.Context, in *v1.EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.Event], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Containers_ServiceDesc.Streams[3], Containers_Events_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[EventsRequest, Event]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.EventsRequest, v1.Event]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -615,7 +620,7 @@ func (c *containersClient) Events(ctx context.Context, in *EventsRequest, opts .
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_EventsClient = grpc.ServerStreamingClient[Event]
+type Containers_EventsClient = grpc.ServerStreamingClient[v1.Event]
 
 // ContainersServer is the server API for Containers service.
 // All implementations must embed UnimplementedContainersServer
@@ -623,27 +628,27 @@ type Containers_EventsClient = grpc.ServerStreamingClient[Event]
 //
 // Containers runs containers from imported images.
 type ContainersServer interface {
-	Create(context.Context, *CreateRequest) (*Container, error)
-	Start(context.Context, *StartRequest) (*Container, error)
+	Create(context.Context, *v1.CreateRequest) (*v1.Container, error)
+	Start(context.Context, *v1.StartRequest) (*v1.Container, error)
 	// Run creates and starts a container, streams its output and ends with
 	// its exit status. Cancelling the call does not stop the container.
-	Run(*CreateRequest, grpc.ServerStreamingServer[RunResponse]) error
-	Wait(context.Context, *WaitRequest) (*WaitResponse, error)
+	Run(*v1.CreateRequest, grpc.ServerStreamingServer[v1.RunResponse]) error
+	Wait(context.Context, *v1.WaitRequest) (*v1.WaitResponse, error)
 	// Stop sends the stop signal (SIGTERM unless set), then SIGKILL once the
 	// timeout has passed.
-	Stop(context.Context, *StopRequest) (*Container, error)
-	Kill(context.Context, *KillRequest) (*KillResponse, error)
-	Remove(context.Context, *RemoveRequest) (*RemoveResponse, error)
-	List(context.Context, *ListRequest) (*ListResponse, error)
-	Inspect(context.Context, *InspectRequest) (*Container, error)
-	Stats(context.Context, *StatsRequest) (*ContainerStats, error)
+	Stop(context.Context, *v1.StopRequest) (*v1.Container, error)
+	Kill(context.Context, *v1.KillRequest) (*v1.KillResponse, error)
+	Remove(context.Context, *v1.RemoveRequest) (*v1.RemoveResponse, error)
+	List(context.Context, *v1.ListRequest) (*v1.ListResponse, error)
+	Inspect(context.Context, *v1.InspectRequest) (*v1.Container, error)
+	Stats(context.Context, *v1.StatsRequest) (*v1.ContainerStats, error)
 	// Logs streams what the container wrote to stdout and stderr.
-	Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error
+	Logs(*v1.LogsRequest, grpc.ServerStreamingServer[v1.LogEntry]) error
 	// Exec runs a process in a running container. The first request message
 	// must carry start; later ones carry stdin, resize or signal.
-	Exec(grpc.BidiStreamingServer[ExecRequest, ExecResponse]) error
+	Exec(grpc.BidiStreamingServer[v1.ExecRequest, v1.ExecResponse]) error
 	// Events streams what happens to containers and images from now on.
-	Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error
+	Events(*v1.EventsRequest, grpc.ServerStreamingServer[v1.Event]) error
 	mustEmbedUnimplementedContainersServer()
 }
 
@@ -654,43 +659,43 @@ type ContainersServer interface {
 // pointer dereference when methods are called.
 type UnimplementedContainersServer struct{}
 
-func (UnimplementedContainersServer) Create(context.Context, *CreateRequest) (*Container, error) {
+func (UnimplementedContainersServer) Create(context.Context, *v1.CreateRequest) (*v1.Container, error) {
 	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
 }
-func (UnimplementedContainersServer) Start(context.Context, *StartRequest) (*Container, error) {
+func (UnimplementedContainersServer) Start(context.Context, *v1.StartRequest) (*v1.Container, error) {
 	return nil, status.Error(codes.Unimplemented, "method Start not implemented")
 }
-func (UnimplementedContainersServer) Run(*CreateRequest, grpc.ServerStreamingServer[RunResponse]) error {
+func (UnimplementedContainersServer) Run(*v1.CreateRequest, grpc.ServerStreamingServer[v1.RunResponse]) error {
 	return status.Error(codes.Unimplemented, "method Run not implemented")
 }
-func (UnimplementedContainersServer) Wait(context.Context, *WaitRequest) (*WaitResponse, error) {
+func (UnimplementedContainersServer) Wait(context.Context, *v1.WaitRequest) (*v1.WaitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Wait not implemented")
 }
-func (UnimplementedContainersServer) Stop(context.Context, *StopRequest) (*Container, error) {
+func (UnimplementedContainersServer) Stop(context.Context, *v1.StopRequest) (*v1.Container, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
 }
-func (UnimplementedContainersServer) Kill(context.Context, *KillRequest) (*KillResponse, error) {
+func (UnimplementedContainersServer) Kill(context.Context, *v1.KillRequest) (*v1.KillResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Kill not implemented")
 }
-func (UnimplementedContainersServer) Remove(context.Context, *RemoveRequest) (*RemoveResponse, error) {
+func (UnimplementedContainersServer) Remove(context.Context, *v1.RemoveRequest) (*v1.RemoveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
 }
-func (UnimplementedContainersServer) List(context.Context, *ListRequest) (*ListResponse, error) {
+func (UnimplementedContainersServer) List(context.Context, *v1.ListRequest) (*v1.ListResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method List not implemented")
 }
-func (UnimplementedContainersServer) Inspect(context.Context, *InspectRequest) (*Container, error) {
+func (UnimplementedContainersServer) Inspect(context.Context, *v1.InspectRequest) (*v1.Container, error) {
 	return nil, status.Error(codes.Unimplemented, "method Inspect not implemented")
 }
-func (UnimplementedContainersServer) Stats(context.Context, *StatsRequest) (*ContainerStats, error) {
+func (UnimplementedContainersServer) Stats(context.Context, *v1.StatsRequest) (*v1.ContainerStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stats not implemented")
 }
-func (UnimplementedContainersServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error {
+func (UnimplementedContainersServer) Logs(*v1.LogsRequest, grpc.ServerStreamingServer[v1.LogEntry]) error {
 	return status.Error(codes.Unimplemented, "method Logs not implemented")
 }
-func (UnimplementedContainersServer) Exec(grpc.BidiStreamingServer[ExecRequest, ExecResponse]) error {
+func (UnimplementedContainersServer) Exec(grpc.BidiStreamingServer[v1.ExecRequest, v1.ExecResponse]) error {
 	return status.Error(codes.Unimplemented, "method Exec not implemented")
 }
-func (UnimplementedContainersServer) Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error {
+func (UnimplementedContainersServer) Events(*v1.EventsRequest, grpc.ServerStreamingServer[v1.Event]) error {
 	return status.Error(codes.Unimplemented, "method Events not implemented")
 }
 func (UnimplementedContainersServer) mustEmbedUnimplementedContainersServer() {}
@@ -715,7 +720,7 @@ func RegisterContainersServer(s grpc.ServiceRegistrar, srv ContainersServer) {
 }
 
 func _Containers_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CreateRequest)
+	in := new(v1.CreateRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -727,13 +732,13 @@ func _Containers_Create_Handler(srv interface{}, ctx context.Context, dec func(i
 		FullMethod: Containers_Create_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Create(ctx, req.(*CreateRequest))
+		return srv.(ContainersServer).Create(ctx, req.(*v1.CreateRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Start_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(StartRequest)
+	in := new(v1.StartRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -745,24 +750,24 @@ func _Containers_Start_Handler(srv interface{}, ctx context.Context, dec func(in
 		FullMethod: Containers_Start_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Start(ctx, req.(*StartRequest))
+		return srv.(ContainersServer).Start(ctx, req.(*v1.StartRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Run_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(CreateRequest)
+	m := new(v1.CreateRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(ContainersServer).Run(m, &grpc.GenericServerStream[CreateRequest, RunResponse]{ServerStream: stream})
+	return srv.(ContainersServer).Run(m, &grpc.GenericServerStream[v1.CreateRequest, v1.RunResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_RunServer = grpc.ServerStreamingServer[RunResponse]
+type Containers_RunServer = grpc.ServerStreamingServer[v1.RunResponse]
 
 func _Containers_Wait_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(WaitRequest)
+	in := new(v1.WaitRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -774,13 +779,13 @@ func _Containers_Wait_Handler(srv interface{}, ctx context.Context, dec func(int
 		FullMethod: Containers_Wait_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Wait(ctx, req.(*WaitRequest))
+		return srv.(ContainersServer).Wait(ctx, req.(*v1.WaitRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Stop_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(StopRequest)
+	in := new(v1.StopRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -792,13 +797,13 @@ func _Containers_Stop_Handler(srv interface{}, ctx context.Context, dec func(int
 		FullMethod: Containers_Stop_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Stop(ctx, req.(*StopRequest))
+		return srv.(ContainersServer).Stop(ctx, req.(*v1.StopRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Kill_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(KillRequest)
+	in := new(v1.KillRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -810,13 +815,13 @@ func _Containers_Kill_Handler(srv interface{}, ctx context.Context, dec func(int
 		FullMethod: Containers_Kill_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Kill(ctx, req.(*KillRequest))
+		return srv.(ContainersServer).Kill(ctx, req.(*v1.KillRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(RemoveRequest)
+	in := new(v1.RemoveRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -828,13 +833,13 @@ func _Containers_Remove_Handler(srv interface{}, ctx context.Context, dec func(i
 		FullMethod: Containers_Remove_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Remove(ctx, req.(*RemoveRequest))
+		return srv.(ContainersServer).Remove(ctx, req.(*v1.RemoveRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListRequest)
+	in := new(v1.ListRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -846,13 +851,13 @@ func _Containers_List_Handler(srv interface{}, ctx context.Context, dec func(int
 		FullMethod: Containers_List_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).List(ctx, req.(*ListRequest))
+		return srv.(ContainersServer).List(ctx, req.(*v1.ListRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Inspect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(InspectRequest)
+	in := new(v1.InspectRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -864,13 +869,13 @@ func _Containers_Inspect_Handler(srv interface{}, ctx context.Context, dec func(
 		FullMethod: Containers_Inspect_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Inspect(ctx, req.(*InspectRequest))
+		return srv.(ContainersServer).Inspect(ctx, req.(*v1.InspectRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Stats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(StatsRequest)
+	in := new(v1.StatsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -882,39 +887,39 @@ func _Containers_Stats_Handler(srv interface{}, ctx context.Context, dec func(in
 		FullMethod: Containers_Stats_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ContainersServer).Stats(ctx, req.(*StatsRequest))
+		return srv.(ContainersServer).Stats(ctx, req.(*v1.StatsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Containers_Logs_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(LogsRequest)
+	m := new(v1.LogsRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(ContainersServer).Logs(m, &grpc.GenericServerStream[LogsRequest, LogEntry]{ServerStream: stream})
+	return srv.(ContainersServer).Logs(m, &grpc.GenericServerStream[v1.LogsRequest, v1.LogEntry]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_LogsServer = grpc.ServerStreamingServer[LogEntry]
+type Containers_LogsServer = grpc.ServerStreamingServer[v1.LogEntry]
 
 func _Containers_Exec_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(ContainersServer).Exec(&grpc.GenericServerStream[ExecRequest, ExecResponse]{ServerStream: stream})
+	return srv.(ContainersServer).Exec(&grpc.GenericServerStream[v1.ExecRequest, v1.ExecResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_ExecServer = grpc.BidiStreamingServer[ExecRequest, ExecResponse]
+type Containers_ExecServer = grpc.BidiStreamingServer[v1.ExecRequest, v1.ExecResponse]
 
 func _Containers_Events_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(EventsRequest)
+	m := new(v1.EventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(ContainersServer).Events(m, &grpc.GenericServerStream[EventsRequest, Event]{ServerStream: stream})
+	return srv.(ContainersServer).Events(m, &grpc.GenericServerStream[v1.EventsRequest, v1.Event]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Containers_EventsServer = grpc.ServerStreamingServer[Event]
+type Containers_EventsServer = grpc.ServerStreamingServer[v1.Event]
 
 // Containers_ServiceDesc is the grpc.ServiceDesc for Containers service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -983,7 +988,7 @@ var Containers_ServiceDesc = grpc.ServiceDesc{
 			ServerStreams: true,
 		},
 	},
-	Metadata: "api/quilt/v1/quilt.proto",
+	Metadata: "api/quilt/v1/quiltv1grpc/services.proto",
 }
 
 const (
@@ -1001,12 +1006,12 @@ const (
 // each other by name, and are kept apart from other networks' containers.
 // The default network "bridge" comes from quiltd's configuration.
 type NetworksClient interface {
-	Create(ctx context.Context, in *CreateNetworkRequest, opts ...grpc.CallOption) (*Network, error)
-	List(ctx context.Context, in *ListNetworksRequest, opts ...grpc.CallOption) (*ListNetworksResponse, error)
-	Inspect(ctx context.Context, in *InspectNetworkRequest, opts ...grpc.CallOption) (*Network, error)
+	Create(ctx context.Context, in *v1.CreateNetworkRequest, opts ...grpc.CallOption) (*v1.Network, error)
+	List(ctx context.Context, in *v1.ListNetworksRequest, opts ...grpc.CallOption) (*v1.ListNetworksResponse, error)
+	Inspect(ctx context.Context, in *v1.InspectNetworkRequest, opts ...grpc.CallOption) (*v1.Network, error)
 	// Remove deletes a network and its bridge; it is refused
 	// (FailedPrecondition) while containers are attached to it.
-	Remove(ctx context.Context, in *RemoveNetworkRequest, opts ...grpc.CallOption) (*RemoveNetworkResponse, error)
+	Remove(ctx context.Context, in *v1.RemoveNetworkRequest, opts ...grpc.CallOption) (*v1.RemoveNetworkResponse, error)
 }
 
 type networksClient struct {
@@ -1017,9 +1022,9 @@ func NewNetworksClient(cc grpc.ClientConnInterface) NetworksClient {
 	return &networksClient{cc}
 }
 
-func (c *networksClient) Create(ctx context.Context, in *CreateNetworkRequest, opts ...grpc.CallOption) (*Network, error) {
+func (c *networksClient) Create(ctx context.Context, in *v1.CreateNetworkRequest, opts ...grpc.CallOption) (*v1.Network, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Network)
+	out := new(v1.Network)
 	err := c.cc.Invoke(ctx, Networks_Create_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -1027,9 +1032,9 @@ func (c *networksClient) Create(ctx context.Context, in *CreateNetworkRequest, o
 	return out, nil
 }
 
-func (c *networksClient) List(ctx context.Context, in *ListNetworksRequest, opts ...grpc.CallOption) (*ListNetworksResponse, error) {
+func (c *networksClient) List(ctx context.Context, in *v1.ListNetworksRequest, opts ...grpc.CallOption) (*v1.ListNetworksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListNetworksResponse)
+	out := new(v1.ListNetworksResponse)
 	err := c.cc.Invoke(ctx, Networks_List_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -1037,9 +1042,9 @@ func (c *networksClient) List(ctx context.Context, in *ListNetworksRequest, opts
 	return out, nil
 }
 
-func (c *networksClient) Inspect(ctx context.Context, in *InspectNetworkRequest, opts ...grpc.CallOption) (*Network, error) {
+func (c *networksClient) Inspect(ctx context.Context, in *v1.InspectNetworkRequest, opts ...grpc.CallOption) (*v1.Network, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Network)
+	out := new(v1.Network)
 	err := c.cc.Invoke(ctx, Networks_Inspect_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -1047,9 +1052,9 @@ func (c *networksClient) Inspect(ctx context.Context, in *InspectNetworkRequest,
 	return out, nil
 }
 
-func (c *networksClient) Remove(ctx context.Context, in *RemoveNetworkRequest, opts ...grpc.CallOption) (*RemoveNetworkResponse, error) {
+func (c *networksClient) Remove(ctx context.Context, in *v1.RemoveNetworkRequest, opts ...grpc.CallOption) (*v1.RemoveNetworkResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(RemoveNetworkResponse)
+	out := new(v1.RemoveNetworkResponse)
 	err := c.cc.Invoke(ctx, Networks_Remove_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -1065,12 +1070,12 @@ func (c *networksClient) Remove(ctx context.Context, in *RemoveNetworkRequest, o
 // each other by name, and are kept apart from other networks' containers.
 // The default network "bridge" comes from quiltd's configuration.
 type NetworksServer interface {
-	Create(context.Context, *CreateNetworkRequest) (*Network, error)
-	List(context.Context, *ListNetworksRequest) (*ListNetworksResponse, error)
-	Inspect(context.Context, *InspectNetworkRequest) (*Network, error)
+	Create(context.Context, *v1.CreateNetworkRequest) (*v1.Network, error)
+	List(context.Context, *v1.ListNetworksRequest) (*v1.ListNetworksResponse, error)
+	Inspect(context.Context, *v1.InspectNetworkRequest) (*v1.Network, error)
 	// Remove deletes a network and its bridge; it is refused
 	// (FailedPrecondition) while containers are attached to it.
-	Remove(context.Context, *RemoveNetworkRequest) (*RemoveNetworkResponse, error)
+	Remove(context.Context, *v1.RemoveNetworkRequest) (*v1.RemoveNetworkResponse, error)
 	mustEmbedUnimplementedNetworksServer()
 }
 
@@ -1081,16 +1086,16 @@ type NetworksServer interface {
 // pointer dereference when methods are called.
 type UnimplementedNetworksServer struct{}
 
-func (UnimplementedNetworksServer) Create(context.Context, *CreateNetworkRequest) (*Network, error) {
+func (UnimplementedNetworksServer) Create(context.Context, *v1.CreateNetworkRequest) (*v1.Network, error) {
 	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
 }
-func (UnimplementedNetworksServer) List(context.Context, *ListNetworksRequest) (*ListNetworksResponse, error) {
+func (UnimplementedNetworksServer) List(context.Context, *v1.ListNetworksRequest) (*v1.ListNetworksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method List not implemented")
 }
-func (UnimplementedNetworksServer) Inspect(context.Context, *InspectNetworkRequest) (*Network, error) {
+func (UnimplementedNetworksServer) Inspect(context.Context, *v1.InspectNetworkRequest) (*v1.Network, error) {
 	return nil, status.Error(codes.Unimplemented, "method Inspect not implemented")
 }
-func (UnimplementedNetworksServer) Remove(context.Context, *RemoveNetworkRequest) (*RemoveNetworkResponse, error) {
+func (UnimplementedNetworksServer) Remove(context.Context, *v1.RemoveNetworkRequest) (*v1.RemoveNetworkResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
 }
 func (UnimplementedNetworksServer) mustEmbedUnimplementedNetworksServer() {}
@@ -1115,7 +1120,7 @@ func RegisterNetworksServer(s grpc.ServiceRegistrar, srv NetworksServer) {
 }
 
 func _Networks_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CreateNetworkRequest)
+	in := new(v1.CreateNetworkRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -1127,13 +1132,13 @@ func _Networks_Create_Handler(srv interface{}, ctx context.Context, dec func(int
 		FullMethod: Networks_Create_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(NetworksServer).Create(ctx, req.(*CreateNetworkRequest))
+		return srv.(NetworksServer).Create(ctx, req.(*v1.CreateNetworkRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Networks_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListNetworksRequest)
+	in := new(v1.ListNetworksRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -1145,13 +1150,13 @@ func _Networks_List_Handler(srv interface{}, ctx context.Context, dec func(inter
 		FullMethod: Networks_List_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(NetworksServer).List(ctx, req.(*ListNetworksRequest))
+		return srv.(NetworksServer).List(ctx, req.(*v1.ListNetworksRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Networks_Inspect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(InspectNetworkRequest)
+	in := new(v1.InspectNetworkRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -1163,13 +1168,13 @@ func _Networks_Inspect_Handler(srv interface{}, ctx context.Context, dec func(in
 		FullMethod: Networks_Inspect_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(NetworksServer).Inspect(ctx, req.(*InspectNetworkRequest))
+		return srv.(NetworksServer).Inspect(ctx, req.(*v1.InspectNetworkRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _Networks_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(RemoveNetworkRequest)
+	in := new(v1.RemoveNetworkRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -1181,7 +1186,7 @@ func _Networks_Remove_Handler(srv interface{}, ctx context.Context, dec func(int
 		FullMethod: Networks_Remove_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(NetworksServer).Remove(ctx, req.(*RemoveNetworkRequest))
+		return srv.(NetworksServer).Remove(ctx, req.(*v1.RemoveNetworkRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1211,5 +1216,5 @@ var Networks_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "api/quilt/v1/quilt.proto",
+	Metadata: "api/quilt/v1/quiltv1grpc/services.proto",
 }
