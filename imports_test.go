@@ -35,3 +35,19 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 }
+
+// TestQuiltctlLean keeps grpc-go, net/http and TLS out of quiltctl: they
+// double its binary and make every command start 5 ms later on a slow
+// machine. quiltctl speaks gRPC through internal/grpcwire.
+func TestQuiltctlLean(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./cmd/quiltctl").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		switch dep {
+		case "google.golang.org/grpc", "net/http", "crypto/tls", "golang.org/x/net/http2":
+			t.Errorf("quiltctl links %s", dep)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
-	"google.golang.org/grpc"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
 )
@@ -129,7 +128,7 @@ func execAction(ctx context.Context, s *session, cmd *cli.Command) error {
 // signals and resizes.
 type execStream struct {
 	mu     sync.Mutex
-	stream grpc.BidiStreamingClient[quiltv1.ExecRequest, quiltv1.ExecResponse]
+	stream *execCall
 }
 
 func (e *execStream) send(req *quiltv1.ExecRequest) error {

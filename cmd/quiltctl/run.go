@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc"
 
 	quiltv1 "github.com/quilt-runtime/quilt/api/quilt/v1"
 )
@@ -61,9 +60,9 @@ func runDetached(ctx context.Context, s *session, cmd *cli.Command) error {
 	return nil
 }
 
-// runStream is an open Run call and its first message.
-type runStream struct {
-	stream grpc.ServerStreamingClient[quiltv1.RunResponse]
+// runCall is an open Run call and its first message.
+type runCall struct {
+	stream *runStream
 	first  *quiltv1.RunResponse
 }
 
@@ -91,16 +90,16 @@ func runForeground(ctx context.Context, s *session, cmd *cli.Command) error {
 		cancel()
 	})
 
-	rs, err := withImagePath(req, imagePath, func(req *quiltv1.CreateRequest) (runStream, error) {
+	rs, err := withImagePath(req, imagePath, func(req *quiltv1.CreateRequest) (runCall, error) {
 		stream, err := s.containers.Run(ctx, req)
 		if err != nil {
-			return runStream{}, err
+			return runCall{}, err
 		}
 		first, err := stream.Recv()
 		if err == io.EOF {
 			err = errStreamEnded
 		}
-		return runStream{stream, first}, err
+		return runCall{stream, first}, err
 	})
 	if err == nil && rs.first.GetCreated() == nil {
 		err = fmt.Errorf("run: %w: no container", errStreamEnded)
