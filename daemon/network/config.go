@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Defaults of Config.
@@ -48,9 +49,12 @@ type Config struct {
 	Default string `json:"default,omitempty"`
 }
 
+// The patterns are compiled on first use: quiltd's binary is also every
+// container's libcontainer init, which runs all package initialisers and
+// never validates a name.
 var (
-	nameRE   = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
-	bridgeRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$`)
+	nameRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`) })
+	bridgeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$`) })
 )
 
 // Modes are the network values that name no bridge network of their own.
@@ -62,7 +66,7 @@ const (
 // ValidName checks a network name: 1-64 letters, digits and _ . -,
 // starting with a letter or digit.
 func ValidName(name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return fmt.Errorf("%w: network name %q: use 1-64 letters, digits and _ . - starting with a letter or digit", ErrInvalid, name)
 	}
 	return nil
@@ -82,7 +86,7 @@ func validUserName(name string) error {
 }
 
 func validBridge(name string) error {
-	if !bridgeRE.MatchString(name) {
+	if !bridgeRE().MatchString(name) {
 		return fmt.Errorf("%w: bridge name %q: use 1-15 letters, digits and _ . -", ErrInvalid, name)
 	}
 	return nil
