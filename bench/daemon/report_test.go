@@ -8,17 +8,21 @@ import (
 )
 
 // testReport has quiltctl at 40% of ctr's run median and 20% of podman's,
-// an exec median of 12 ms (missed), no ctr logs, and quilt-init's USS at
-// half the shim's.
+// an API exec median of 12 ms (missed) and logs of 3 ms (met), exec and
+// logs through quiltctl of 30 and 20 ms (not judged), no ctr logs, and
+// quilt-init's USS at half the shim's.
 func testReport() report {
 	var res results
 	for _, v := range []float64{90e6, 110e6, 100e6} {
 		res.add("run", unitNanos, quiltIdx, v)
 		res.add("run", unitNanos, ctrIdx, 2.5*v)
 		res.add("run", unitNanos, podmanIdx, 5*v)
-		res.add("exec", unitNanos, quiltIdx, 12e6)
-		res.add("logs", unitNanos, quiltIdx, 3e6)
-		res.add("logs", unitNanos, podmanIdx, 30e6)
+		res.add("client start", unitNanos, quiltIdx, 15e6)
+		res.add("exec", unitNanos, quiltIdx, 30e6)
+		res.add("logs", unitNanos, quiltIdx, 20e6)
+		res.add("logs", unitNanos, podmanIdx, 40e6)
+		res.add("exec (API)", unitNanos, quiltIdx, 12e6)
+		res.add("logs (API)", unitNanos, quiltIdx, 3e6)
 	}
 	res.add("memory/USS", unitKiB, quiltIdx, 1024)
 	res.add("memory/USS", unitKiB, quiltIdx, 1536)
@@ -47,8 +51,8 @@ func TestTargets(t *testing.T) {
 	}{
 		"run: quiltctl/ctr":           {0.4, true},
 		"run: quiltctl/podman":        {0.2, true},
-		"exec: quiltctl median":       {12e6, false},
-		"logs: quiltctl median":       {3e6, true},
+		"exec: median (API)":          {12e6, false},
+		"logs: median (API)":          {3e6, true},
 		"memory: USS quilt-init/shim": {0.5, true},
 	}
 	if len(got) != len(want) {
@@ -81,7 +85,8 @@ func TestWriteTable(t *testing.T) {
 		"load average 1.00 0.50 0.20 at start, 2.00 1.00 0.40 at end",
 		"100.0ms", "250.0ms", "500.0ms", "0.40", "0.20", // run: medians and ratios
 		"1.25MiB", "2.50MiB", // mean USS of quilt-init and the shim
-		"12.0ms  <= 10.0ms  MISSED", "0.50  <= 1.00    met",
+		"12.0ms  <= 10.0ms  MISSED", "3.00ms  <= 5.00ms  met", "0.50  <= 1.00    met",
+		"(through quiltctl: exec 30.0ms and logs 20.0ms, each with quiltctl's start of 15.0ms)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
@@ -89,7 +94,7 @@ func TestWriteTable(t *testing.T) {
 	}
 	for _, l := range strings.Split(out, "\n") {
 		// ctr has no logs: its median, p90 and ratio cells are "-".
-		if f := strings.Fields(l); len(f) > 0 && f[0] == "logs" && strings.Count(l, " - ") != 3 {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "logs" && f[1] != "(API)" && strings.Count(l, " - ") != 3 {
 			t.Errorf("logs line %q: want three '-' cells", l)
 		}
 	}
@@ -117,10 +122,10 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatalf("invalid JSON: %v\n%s", err, b.String())
 	}
-	if len(got.Metrics) != 4 || len(got.Tools) != 3 || got.Tools[1].Name != "ctr" || len(got.Targets) != 5 {
+	if len(got.Metrics) != 7 || len(got.Tools) != 3 || got.Tools[1].Name != "ctr" || len(got.Targets) != 5 {
 		t.Fatalf("report = %+v", got)
 	}
-	run, logs := got.Metrics[0], got.Metrics[2]
+	run, logs := got.Metrics[0], got.Metrics[3]
 	if run.Name != "run" || run.Unit != "ns" || run.Tools["ctr"].N != 3 || run.Tools["ctr"].Median != 250e6 || len(run.Tools["podman"].Samples) != 3 {
 		t.Errorf("run metric = %+v", run)
 	}
