@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"errors"
-	"io"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -36,12 +35,8 @@ func TestUseCompiledSeccomp(t *testing.T) {
 		if err != nil || f == nil {
 			t.Fatalf("useCompiledSeccomp: %v, %v", f, err)
 		}
-		b, err := io.ReadAll(f)
+		flags, got, err := initproto.ReadSeccomp(f)
 		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		flags, got, err := initproto.DecodeSeccomp(b)
 		if err != nil || flags != unix.SECCOMP_FILTER_FLAG_LOG || !slices.Equal(got, prog) {
 			t.Errorf("filter file: %#x %v %v", flags, got, err)
 		}
