@@ -229,7 +229,8 @@ func TestServerStream(t *testing.T) {
 	}{
 		{"0:0", 0, 0, codes.OK, ""},
 		{"3:10", 3, 10, codes.OK, ""},
-		{"200:1000", 200, 1000, codes.OK, ""}, // 200 KB: past the windows
+		{"200:1000", 200, 1000, codes.OK, ""},     // 200 KB: past the server's windows
+		{"400:100000", 400, 100000, codes.OK, ""}, // 40 MB: past ours, given back as read
 		{"2:5:5", 2, 5, codes.NotFound, "ended with 5"},
 		{"0:0:14", 0, 0, codes.Unavailable, "ended with 14"},
 	} {
