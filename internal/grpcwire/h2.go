@@ -242,7 +242,7 @@ func (c *h2conn) readFrames() error {
 	var blockEnd bool
 	for {
 		if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
-			return errConnLost
+			return readError(err)
 		}
 		n := int(hdr[0])<<16 | int(hdr[1])<<8 | int(hdr[2])
 		typ, flags := hdr[3], hdr[4]
@@ -252,7 +252,7 @@ func (c *h2conn) readFrames() error {
 		}
 		p := make([]byte, n)
 		if _, err := io.ReadFull(c.nc, p); err != nil {
-			return errConnLost
+			return readError(err)
 		}
 		if block != nil && typ != frameContinuation {
 			return c.protocolError("a header block cut by a frame of type %d", typ)
@@ -332,6 +332,14 @@ func (c *h2conn) readFrames() error {
 			block = nil
 		}
 	}
+}
+
+// readError says why reading from the connection failed.
+func readError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("the server closed the connection")
+	}
+	return fmt.Errorf("%s: %w", connectionLostMessage, err)
 }
 
 // protocolError tells the server, and returns the error that ends the
