@@ -38,7 +38,6 @@ const (
 
 	settingHeaderTableSize   = 0x1
 	settingEnablePush        = 0x2
-	settingMaxConcurrent     = 0x3
 	settingInitialWindowSize = 0x4
 	settingMaxFrameSize      = 0x5
 
