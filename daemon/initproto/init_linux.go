@@ -60,6 +60,9 @@ func Run(opts Options) int {
 		// Orphans are reparented to PID 1 in a container; elsewhere
 		// (tests) they come to us only as a subreaper.
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+		// And elsewhere a signal without a handler kills quilt-init
+		// rather than being ignored: catch them before the command runs.
+		<-caught
 	}
 	r := newReaper()
 	stderr := NewLogWriter(opts.Log, Stderr)
