@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"slices"
@@ -54,14 +55,20 @@ func commandText(args []string, width int) string {
 	return `"` + truncate(strings.Join(q, " "), width) + `"`
 }
 
-// writeTable writes rows under header in columns aligned with spaces.
+// writeTable writes rows under header in columns aligned with spaces. The
+// table goes out in few writes: tabwriter writes every cell and padding
+// on its own.
 func writeTable(w io.Writer, header []string, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	bw := bufio.NewWriter(w)
+	tw := tabwriter.NewWriter(bw, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 var containerHeader = []string{"CONTAINER ID", "NAME", "IMAGE", "COMMAND", "CREATED", "STATUS"}
