@@ -14,7 +14,6 @@ import (
 // api/quilt/v1/quiltv1grpc.
 const (
 	mVersion        = "/quilt.v1.System/Version"
-	mHealth         = "/quilt.v1.System/Health"
 	mImport         = "/quilt.v1.Images/Import"
 	mImages         = "/quilt.v1.Images/List"
 	mImageInspect   = "/quilt.v1.Images/Inspect"
@@ -89,10 +88,6 @@ type systemClient struct{ s *session }
 
 func (c systemClient) Version(ctx context.Context, req *quiltv1.VersionRequest) (*quiltv1.VersionResponse, error) {
 	return call[quiltv1.VersionResponse](ctx, c.s, mVersion, req)
-}
-
-func (c systemClient) Health(ctx context.Context, req *quiltv1.HealthRequest) (*quiltv1.HealthResponse, error) {
-	return call[quiltv1.HealthResponse](ctx, c.s, mHealth, req)
 }
 
 type imagesClient struct{ s *session }

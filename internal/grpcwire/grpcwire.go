@@ -4,10 +4,11 @@
 // of its own (h2.go), with golang.org/x/net/http2/hpack for the headers.
 //
 // quiltctl uses it instead of grpc-go because a command-line client pays
-// for its start on every call. On the slow VM Quilt is developed on,
-// grpc-go, and equally net/http with golang.org/x/net/http2, make a
-// client's binary twice as large and its start 5 to 7 ms longer, and
-// grpc-go takes several ms more to open its first connection. Errors are
+// for its start on every call. On the slow VM Quilt is developed on, with
+// grpc-go quiltctl was a 16 MB binary against 10.4 MB now (net/http with
+// golang.org/x/net/http2 is as large as grpc-go); side by side,
+// `quiltctl --version` took 15.5-17.5 ms against 13.0-13.3 and
+// `quiltctl ps` 21.7-22.2 ms against 16.6-17.6. Errors are
 // grpc-go's status errors (google.golang.org/grpc/status, a small
 // package), so callers check them as they would with grpc-go. It has no
 // compression, no name resolution or load balancing, and no retries:
