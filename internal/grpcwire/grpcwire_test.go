@@ -147,12 +147,17 @@ func serve(t *testing.T) (*Conn, *service, string, *grpc.Server) {
 	srv.RegisterService(svc.desc(), nil)
 	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
-	c := NewConn(func(ctx context.Context) (net.Conn, error) {
+	c := unixConn(sock)
+	t.Cleanup(func() { c.Close() })
+	return c, svc, sock, srv
+}
+
+// unixConn is a Conn to the unix socket sock.
+func unixConn(sock string) *Conn {
+	return NewConn(func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	})
-	t.Cleanup(func() { c.Close() })
-	return c, svc, sock, srv
 }
 
 func echo(ctx context.Context, c *Conn, in string) (string, error) {
@@ -366,10 +371,7 @@ func TestDeadlineAndCancel(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "none.sock")
-	c := NewConn(func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	})
+	c := unixConn(sock)
 	defer c.Close()
 	_, err := echo(context.Background(), c, "x")
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), sock) {
@@ -394,10 +396,7 @@ func TestServerGone(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	c := NewConn(func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	})
+	c := unixConn(sock)
 	defer c.Close()
 	if _, err := echo(context.Background(), c, "x"); status.Code(err) != codes.Unavailable {
 		t.Errorf("hung-up server: %v", err)

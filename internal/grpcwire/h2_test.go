@@ -66,10 +66,7 @@ func rawServe(t *testing.T, serve func(*rawServer)) *Conn {
 			t.Error("raw server still running")
 		}
 	})
-	c := NewConn(func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	})
+	c := unixConn(sock)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
