@@ -147,7 +147,7 @@ func (c *Conn) open(ctx context.Context, method string, req proto.Message) (*Str
 	s.stop = context.AfterFunc(ctx, func() { st.cancel(ctxStatus(ctx.Err())) })
 	if req != nil && !sent {
 		if err := st.send(body, true); err != nil && err != io.EOF {
-			s.finish(transportStatus(err))
+			s.finish(s.callStatus(err))
 			return nil, s.err
 		}
 	}
@@ -210,7 +210,7 @@ func (s *Stream) RecvMsg(m proto.Message) error {
 		if err == io.EOF {
 			return s.finish(trailerStatus(s.st.trailer()))
 		}
-		return s.finish(s.transportStatus(err))
+		return s.finish(s.callStatus(err))
 	}
 	if s.hdr[0] != 0 {
 		return s.finish(status.Error(codes.Internal, "the server sent a compressed message; none was asked for"))
@@ -221,7 +221,7 @@ func (s *Stream) RecvMsg(m proto.Message) error {
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(s.st, buf); err != nil {
-		return s.finish(s.transportStatus(err))
+		return s.finish(s.callStatus(err))
 	}
 	if err := proto.Unmarshal(buf, m); err != nil {
 		return s.finish(status.Errorf(codes.Internal, "the server sent a message that does not parse: %v", err))
@@ -239,7 +239,7 @@ func (s *Stream) end() error {
 		case io.EOF:
 			s.finish(trailerStatus(s.st.trailer()))
 		default:
-			return s.finish(s.transportStatus(err))
+			return s.finish(s.callStatus(err))
 		}
 	}
 	if s.err == io.EOF {
@@ -255,7 +255,7 @@ func (s *Stream) wait() error {
 	}
 	h, err := s.st.waitHeaders()
 	if err != nil {
-		return s.transportStatus(err)
+		return s.callStatus(err)
 	}
 	s.opened = true
 	if h == nil { // the stream ended without headers
@@ -283,10 +283,10 @@ func (s *Stream) finish(err error) error {
 	return err
 }
 
-// transportStatus is transportStatus(err), unless the call's deadline has
+// callStatus is transportStatus(err), unless the call's deadline has
 // passed: a server that enforces the deadline it was sent may reset the
 // stream a moment before the client's own timer fires.
-func (s *Stream) transportStatus(err error) error {
+func (s *Stream) callStatus(err error) error {
 	if d, ok := s.ctx.Deadline(); ok && !time.Now().Before(d) {
 		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
 	}
